@@ -1,0 +1,71 @@
+//! What a signal is evidence of.
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of threat (or sensitive data) a signal points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// "Ignore all previous instructions", "new instructions:", goal hijacking.
+    InstructionOverride,
+    /// Attempts to make the model reveal its system prompt or hidden context.
+    PromptExtraction,
+    /// Role/persona jailbreaks: DAN, developer mode, "no restrictions", evil confidants.
+    Jailbreak,
+    /// Chat-template and delimiter injection: `<|im_start|>`, `[INST]`, fake `Assistant:` turns.
+    TemplateInjection,
+    /// Data exfiltration: markdown images/links that carry data to URLs, "send this to…".
+    DataExfiltration,
+    /// Tool and agent misuse: running commands, deleting data, calling tools on an attacker's behalf.
+    ToolMisuse,
+    /// Deliberately hidden text: tag characters, invisible characters inside words, mixed scripts.
+    Obfuscation,
+    /// The learned scorer's verdict on the text as a whole.
+    PromptInjection,
+    /// Personal data: email, phone, payment card, IBAN, national ids, IP addresses.
+    Pii,
+    /// Credentials: API keys and tokens, private keys, JWTs.
+    Secret,
+}
+
+impl Category {
+    /// Every category, in a stable order.
+    pub const ALL: [Category; 10] = [
+        Category::InstructionOverride,
+        Category::PromptExtraction,
+        Category::Jailbreak,
+        Category::TemplateInjection,
+        Category::DataExfiltration,
+        Category::ToolMisuse,
+        Category::Obfuscation,
+        Category::PromptInjection,
+        Category::Pii,
+        Category::Secret,
+    ];
+
+    /// The snake_case name used in JSON, data files and headers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::InstructionOverride => "instruction_override",
+            Category::PromptExtraction => "prompt_extraction",
+            Category::Jailbreak => "jailbreak",
+            Category::TemplateInjection => "template_injection",
+            Category::DataExfiltration => "data_exfiltration",
+            Category::ToolMisuse => "tool_misuse",
+            Category::Obfuscation => "obfuscation",
+            Category::PromptInjection => "prompt_injection",
+            Category::Pii => "pii",
+            Category::Secret => "secret",
+        }
+    }
+
+    /// Parses the snake_case name.
+    pub fn parse(name: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// True for categories that describe an attack (as opposed to sensitive data).
+    pub fn is_attack(self) -> bool {
+        !matches!(self, Category::Pii | Category::Secret)
+    }
+}

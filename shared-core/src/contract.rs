@@ -1,0 +1,88 @@
+//! The HTTP contract shared by every host: header names and OpenAI-style error bodies.
+//!
+//! ```
+//! use shared_core::{contract, Engine};
+//! let engine = Engine::new(Default::default()).unwrap();
+//! let err = engine.triage_body(b"{").unwrap_err();
+//! let body = contract::error_body(&err, "req-1");
+//! assert!(body.contains(r#""code":"invalid_json""#));
+//! ```
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use serde_json::{json, Value};
+
+use crate::verdict::{Decision, Verdict};
+use crate::Error;
+
+/// Header carrying the decision (`allow`, `escalate`, `block`).
+pub const HEADER_VERDICT: &str = "x-mnemosyne-verdict";
+/// Header carrying the score, three decimals.
+pub const HEADER_SCORE: &str = "x-mnemosyne-score";
+/// Header carrying the request id.
+pub const HEADER_REQUEST_ID: &str = "x-mnemosyne-request-id";
+/// Header carrying the categories that fired, comma-separated.
+pub const HEADER_CATEGORIES: &str = "x-mnemosyne-categories";
+/// Header (monitor mode) carrying the decision enforcement would have made.
+pub const HEADER_MONITOR: &str = "x-mnemosyne-monitor";
+
+/// The `403` body for a blocked request.
+pub fn block_body(verdict: &Verdict, request_id: &str) -> String {
+    let categories: Vec<&str> = verdict
+        .categories
+        .iter()
+        .filter(|c| c.is_attack())
+        .map(|c| c.as_str())
+        .collect();
+    let message = if categories.is_empty() {
+        "This request was blocked by the Mnemosyne LLM firewall.".to_string()
+    } else {
+        alloc::format!(
+            "This request was blocked by the Mnemosyne LLM firewall ({}).",
+            categories.join(", ")
+        )
+    };
+    body(
+        &message,
+        "security_violation",
+        "prompt_blocked",
+        Some(verdict),
+        request_id,
+    )
+}
+
+/// The `400`/`413` body for unusable input (status from [`Error::http_status`]).
+pub fn error_body(error: &Error, request_id: &str) -> String {
+    body(
+        &error.to_string(),
+        error.error_type(),
+        error.code(),
+        None,
+        request_id,
+    )
+}
+
+fn body(
+    message: &str,
+    kind: &str,
+    code: &str,
+    verdict: Option<&Verdict>,
+    request_id: &str,
+) -> String {
+    let mut value = json!({
+        "error": {"message": message, "type": kind, "code": code, "param": Value::Null},
+    });
+    let meta = match verdict {
+        Some(v) => json!({
+            "verdict": v.decision,
+            "score": (libm::roundf(v.score * 1000.0) / 1000.0),
+            "categories": v.categories,
+            "request_id": request_id,
+        }),
+        None => json!({"verdict": Decision::Block, "request_id": request_id}),
+    };
+    if let Value::Object(map) = &mut value {
+        map.insert("mnemosyne".to_string(), meta);
+    }
+    value.to_string()
+}

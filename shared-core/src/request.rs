@@ -1,0 +1,631 @@
+//! Request model and parser for OpenAI-style bodies.
+//!
+//! A body becomes a list of [`Segment`]s — every piece of text a model would read, with the role
+//! that carries it — plus the parsed JSON tree so redaction can write placeholders back.
+//! Accepted shapes:
+//! - chat completions: `messages[]` with `content` as a string, an array of content parts
+//!   (`{"type":"text","text":…}`, `input_text`, `output_text`, `refusal`), or `null`; every role,
+//!   including `tool`/`function` results; `tool_calls[].function.arguments`;
+//! - legacy completions: `prompt` as a string or an array of strings;
+//! - Responses API: `instructions` and `input` as a string or an array of items (messages with
+//!   string or part contents, `function_call_output` items);
+//! - `tools[].function.description` (tool definitions can carry injected instructions too).
+//!
+//! Caps (size, depth, counts) come from [`Limits`] and are checked before any work that grows with them.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use serde_json::{Map, Value};
+
+use crate::policy::Limits;
+use crate::Error;
+
+/// Who wrote a piece of text, as the model will see it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// `system` (and Responses `instructions`).
+    System,
+    /// `developer` (OpenAI's newer name for application instructions).
+    Developer,
+    /// `user`, legacy `prompt`, Responses string `input`, and raw text.
+    User,
+    /// `assistant` messages and the model's own tool-call arguments.
+    Assistant,
+    /// `tool`/`function` results and tool definitions: where indirect injection arrives.
+    Tool,
+}
+
+impl Role {
+    fn from_str(s: &str) -> Role {
+        match s {
+            "system" => Role::System,
+            "developer" => Role::Developer,
+            "assistant" | "model" => Role::Assistant,
+            "tool" | "function" | "ipython" => Role::Tool,
+            _ => Role::User,
+        }
+    }
+
+    /// The role's name as used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::Developer => "developer",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::Tool => "tool",
+        }
+    }
+}
+
+/// One step of a path into the JSON tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
+    Key(&'static str),
+    Index(usize),
+}
+
+/// A piece of text the model would read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// Who carries the text.
+    pub role: Role,
+    /// Index of the message (or input item) it came from, when there is one.
+    pub message: Option<usize>,
+    /// The text itself, as sent.
+    pub text: String,
+    pub(crate) path: Vec<Step>,
+}
+
+/// A parsed request: its text segments and the JSON tree they came from.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Every text the model would read, in order.
+    pub segments: Vec<Segment>,
+    pub(crate) body: Option<Value>,
+}
+
+impl Request {
+    /// A request made of one user text (for `--text` and the JavaScript `scan`-style calls).
+    pub fn from_text(text: &str) -> Request {
+        Request {
+            segments: alloc::vec![Segment {
+                role: Role::User,
+                message: None,
+                text: text.to_string(),
+                path: Vec::new(),
+            }],
+            body: None,
+        }
+    }
+
+    /// Parses a request body within `limits`.
+    ///
+    /// ```
+    /// use shared_core::{Limits, Request, Role};
+    /// let body = br#"{"model":"m","messages":[{"role":"tool","content":"hello"}]}"#;
+    /// let req = Request::parse(body, &Limits::default()).unwrap();
+    /// assert_eq!(req.segments[0].role, Role::Tool);
+    /// assert!(Request::parse(b"[1,2", &Limits::default()).is_err());
+    /// ```
+    pub fn parse(body: &[u8], limits: &Limits) -> Result<Request, Error> {
+        if body.len() > limits.max_body_bytes {
+            return Err(Error::BodyTooLarge {
+                limit: limits.max_body_bytes,
+                actual: body.len(),
+            });
+        }
+        let text = core::str::from_utf8(body).map_err(|e| Error::InvalidUtf8 {
+            valid_up_to: e.valid_up_to(),
+        })?;
+        check_depth(text.as_bytes(), limits.max_depth)?;
+        let value: Value = serde_json::from_str(text).map_err(|e| Error::InvalidJson {
+            line: e.line(),
+            column: e.column(),
+            message: json_error_message(&e),
+        })?;
+        let Value::Object(root) = &value else {
+            return Err(Error::WrongType {
+                path: "$".to_string(),
+                expected: "a JSON object",
+            });
+        };
+        let mut out = Collector {
+            segments: Vec::new(),
+            limits,
+            text_bytes: 0,
+        };
+        collect(root, &mut out)?;
+        Ok(Request {
+            segments: out.segments,
+            body: Some(value),
+        })
+    }
+
+    /// Total bytes of text across segments.
+    pub fn text_len(&self) -> usize {
+        self.segments.iter().map(|s| s.text.len()).sum()
+    }
+
+    /// The JSON body with each segment's text replaced by `texts[i]` (same order as `segments`).
+    /// Returns `None` for requests that were not parsed from a body.
+    pub(crate) fn rewrite(&self, texts: &[Option<String>]) -> Option<String> {
+        let mut body = self.body.clone()?;
+        for (segment, text) in self.segments.iter().zip(texts) {
+            if let Some(text) = text {
+                if let Some(slot) = lookup_mut(&mut body, &segment.path) {
+                    *slot = Value::String(text.clone());
+                }
+            }
+        }
+        serde_json::to_string(&body).ok()
+    }
+}
+
+fn json_error_message(e: &serde_json::Error) -> String {
+    // serde_json's Display appends " at line L column C"; we report those separately.
+    let full = e.to_string();
+    match full.rfind(" at line ") {
+        Some(cut) => full[..cut].to_string(),
+        None => full,
+    }
+}
+
+/// Rejects bodies nesting deeper than `limit` before the JSON parser recurses into them.
+fn check_depth(bytes: &[u8], limit: usize) -> Result<(), Error> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return Err(Error::TooDeep { limit });
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn lookup_mut<'a>(mut value: &'a mut Value, path: &[Step]) -> Option<&'a mut Value> {
+    for step in path {
+        value = match (step, value) {
+            (Step::Key(k), Value::Object(map)) => map.get_mut(*k)?,
+            (Step::Index(i), Value::Array(items)) => items.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+struct Collector<'l> {
+    segments: Vec<Segment>,
+    limits: &'l Limits,
+    text_bytes: usize,
+}
+
+impl Collector<'_> {
+    fn push(
+        &mut self,
+        role: Role,
+        message: Option<usize>,
+        text: &str,
+        path: Vec<Step>,
+    ) -> Result<(), Error> {
+        self.text_bytes += text.len();
+        if self.segments.len() >= self.limits.max_segments {
+            return Err(Error::TooMany {
+                what: "text segments",
+                limit: self.limits.max_segments,
+            });
+        }
+        self.segments.push(Segment {
+            role,
+            message,
+            text: text.to_string(),
+            path,
+        });
+        Ok(())
+    }
+}
+
+fn path_string(path: &[Step]) -> String {
+    let mut s = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Step::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+fn with(path: &[Step], step: Step) -> Vec<Step> {
+    let mut p = path.to_vec();
+    p.push(step);
+    p
+}
+
+fn wrong(path: &[Step], expected: &'static str) -> Error {
+    Error::WrongType {
+        path: path_string(path),
+        expected,
+    }
+}
+
+fn collect(root: &Map<String, Value>, out: &mut Collector<'_>) -> Result<(), Error> {
+    let mut found = false;
+    if let Some(messages) = root.get("messages") {
+        found = true;
+        let path = [Step::Key("messages")];
+        let Value::Array(items) = messages else {
+            return Err(wrong(&path, "an array of messages"));
+        };
+        if items.len() > out.limits.max_messages {
+            return Err(Error::TooMany {
+                what: "messages",
+                limit: out.limits.max_messages,
+            });
+        }
+        for (i, item) in items.iter().enumerate() {
+            collect_message(item, i, &with(&path, Step::Index(i)), out)?;
+        }
+    }
+    if let Some(prompt) = root.get("prompt") {
+        found = true;
+        let path = [Step::Key("prompt")];
+        match prompt {
+            Value::String(s) => out.push(Role::User, None, s, path.to_vec())?,
+            Value::Array(items) => {
+                if items.len() > out.limits.max_messages {
+                    return Err(Error::TooMany {
+                        what: "prompts",
+                        limit: out.limits.max_messages,
+                    });
+                }
+                for (i, item) in items.iter().enumerate() {
+                    let p = with(&path, Step::Index(i));
+                    match item {
+                        Value::String(s) => out.push(Role::User, Some(i), s, p)?,
+                        // Token-id prompts carry no text we can read.
+                        Value::Number(_) | Value::Array(_) => {}
+                        _ => return Err(wrong(&p, "a string")),
+                    }
+                }
+            }
+            _ => return Err(wrong(&path, "a string or an array of strings")),
+        }
+    }
+    if let Some(instructions) = root.get("instructions") {
+        let path = [Step::Key("instructions")];
+        match instructions {
+            Value::String(s) => out.push(Role::System, None, s, path.to_vec())?,
+            Value::Null => {}
+            _ => return Err(wrong(&path, "a string")),
+        }
+    }
+    if let Some(input) = root.get("input") {
+        found = true;
+        let path = [Step::Key("input")];
+        match input {
+            Value::String(s) => out.push(Role::User, None, s, path.to_vec())?,
+            Value::Array(items) => {
+                if items.len() > out.limits.max_messages {
+                    return Err(Error::TooMany {
+                        what: "input items",
+                        limit: out.limits.max_messages,
+                    });
+                }
+                for (i, item) in items.iter().enumerate() {
+                    let p = with(&path, Step::Index(i));
+                    match item {
+                        Value::String(s) => out.push(Role::User, Some(i), s, p)?,
+                        Value::Object(_) => collect_message(item, i, &p, out)?,
+                        _ => return Err(wrong(&p, "a string or an input item object")),
+                    }
+                }
+            }
+            _ => return Err(wrong(&path, "a string or an array of input items")),
+        }
+    }
+    if let Some(tools) = root.get("tools") {
+        let path = [Step::Key("tools")];
+        let Value::Array(items) = tools else {
+            return Err(wrong(&path, "an array of tool definitions"));
+        };
+        for (i, tool) in items.iter().enumerate().take(out.limits.max_messages) {
+            let p = with(&path, Step::Index(i));
+            // Chat Completions nests the description under `function`; Responses puts it on the tool.
+            let (holder, hp) = match tool.get("function") {
+                Some(f @ Value::Object(_)) => (f, with(&p, Step::Key("function"))),
+                _ => (tool, p),
+            };
+            if let Some(d) = holder.get("description") {
+                let dp = with(&hp, Step::Key("description"));
+                match d {
+                    Value::String(s) => out.push(Role::Tool, None, s, dp)?,
+                    Value::Null => {}
+                    _ => return Err(wrong(&dp, "a string")),
+                }
+            }
+        }
+    }
+    if !found {
+        return Err(Error::MissingField { field: "messages" });
+    }
+    if out.text_bytes > out.limits.max_body_bytes {
+        return Err(Error::TooMany {
+            what: "text bytes",
+            limit: out.limits.max_body_bytes,
+        });
+    }
+    Ok(())
+}
+
+fn collect_message(
+    item: &Value,
+    index: usize,
+    path: &[Step],
+    out: &mut Collector<'_>,
+) -> Result<(), Error> {
+    let Value::Object(msg) = item else {
+        return Err(wrong(path, "a message object"));
+    };
+    let role = match msg.get("role") {
+        Some(Value::String(r)) => Role::from_str(r),
+        Some(Value::Null) | None => match msg.get("type").and_then(Value::as_str) {
+            Some("function_call_output") => Role::Tool,
+            Some("function_call") => Role::Assistant,
+            _ => Role::User,
+        },
+        Some(_) => return Err(wrong(&with(path, Step::Key("role")), "a string")),
+    };
+    if let Some(content) = msg.get("content") {
+        let cp = with(path, Step::Key("content"));
+        match content {
+            Value::String(s) => out.push(role, Some(index), s, cp)?,
+            Value::Null => {}
+            Value::Array(parts) => {
+                if parts.len() > out.limits.max_parts {
+                    return Err(Error::TooMany {
+                        what: "content parts",
+                        limit: out.limits.max_parts,
+                    });
+                }
+                for (j, part) in parts.iter().enumerate() {
+                    collect_part(part, role, index, &with(&cp, Step::Index(j)), out)?;
+                }
+            }
+            _ => return Err(wrong(&cp, "a string, an array of content parts, or null")),
+        }
+    }
+    // Responses `function_call_output` items carry the tool result in `output`.
+    if let Some(output) = msg.get("output") {
+        let op = with(path, Step::Key("output"));
+        match output {
+            Value::String(s) => out.push(Role::Tool, Some(index), s, op)?,
+            Value::Null => {}
+            _ => return Err(wrong(&op, "a string")),
+        }
+    }
+    // Responses `function_call` items and chat `tool_calls`: the arguments the model wrote.
+    if let Some(Value::String(args)) = msg.get("arguments") {
+        out.push(role, Some(index), args, with(path, Step::Key("arguments")))?;
+    }
+    if let Some(calls) = msg.get("tool_calls") {
+        let tp = with(path, Step::Key("tool_calls"));
+        let Value::Array(calls) = calls else {
+            if calls.is_null() {
+                return Ok(());
+            }
+            return Err(wrong(&tp, "an array of tool calls"));
+        };
+        for (k, call) in calls.iter().enumerate().take(out.limits.max_parts) {
+            let fp = with(&with(&tp, Step::Index(k)), Step::Key("function"));
+            if let Some(Value::String(args)) = call.get("function").and_then(|f| f.get("arguments"))
+            {
+                out.push(role, Some(index), args, with(&fp, Step::Key("arguments")))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn collect_part(
+    part: &Value,
+    role: Role,
+    index: usize,
+    path: &[Step],
+    out: &mut Collector<'_>,
+) -> Result<(), Error> {
+    match part {
+        // Some clients send bare strings inside content arrays.
+        Value::String(s) => out.push(role, Some(index), s, path.to_vec()),
+        Value::Object(obj) => {
+            for key in ["text", "refusal"] {
+                if let Some(v) = obj.get(key) {
+                    let kp = with(path, Step::Key(key));
+                    match v {
+                        Value::String(s) => out.push(role, Some(index), s, kp)?,
+                        // `{"type":"text","text":{"value":…}}` (Assistants-style annotations).
+                        Value::Object(inner) => match inner.get("value") {
+                            Some(Value::String(s)) => {
+                                out.push(role, Some(index), s, with(&kp, Step::Key("value")))?
+                            }
+                            _ => return Err(wrong(&kp, "a string")),
+                        },
+                        _ => return Err(wrong(&kp, "a string")),
+                    }
+                }
+            }
+            Ok(())
+        }
+        _ => Err(wrong(path, "a content part object")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &str) -> Result<Request, Error> {
+        Request::parse(body.as_bytes(), &Limits::default())
+    }
+
+    #[test]
+    fn accepted_shapes() {
+        let cases: &[(&str, &str, &[(Role, &str)])] = &[
+            (
+                "string content",
+                r#"{"messages":[{"role":"user","content":"hi"}]}"#,
+                &[(Role::User, "hi")],
+            ),
+            (
+                "content parts",
+                r#"{"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"x"}},{"type":"text","text":"b"}]}]}"#,
+                &[(Role::User, "a"), (Role::User, "b")],
+            ),
+            (
+                "every role",
+                r#"{"messages":[{"role":"system","content":"s"},{"role":"assistant","content":null,"tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":"{\"q\":1}"}}]},{"role":"tool","tool_call_id":"1","content":"t"}]}"#,
+                &[
+                    (Role::System, "s"),
+                    (Role::Assistant, "{\"q\":1}"),
+                    (Role::Tool, "t"),
+                ],
+            ),
+            ("legacy prompt", r#"{"prompt":"p"}"#, &[(Role::User, "p")]),
+            (
+                "legacy prompt list",
+                r#"{"prompt":["p","q"]}"#,
+                &[(Role::User, "p"), (Role::User, "q")],
+            ),
+            (
+                "responses string",
+                r#"{"instructions":"i","input":"x"}"#,
+                &[(Role::System, "i"), (Role::User, "x")],
+            ),
+            (
+                "responses items",
+                r#"{"input":[{"role":"user","content":[{"type":"input_text","text":"x"}]},{"type":"function_call_output","call_id":"c","output":"o"}]}"#,
+                &[(Role::User, "x"), (Role::Tool, "o")],
+            ),
+            (
+                "tool definitions",
+                r#"{"messages":[],"tools":[{"type":"function","function":{"name":"f","description":"d"}}]}"#,
+                &[(Role::Tool, "d")],
+            ),
+        ];
+        for (name, body, want) in cases {
+            let req = parse(body).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let got: Vec<(Role, &str)> = req
+                .segments
+                .iter()
+                .map(|s| (s.role, s.text.as_str()))
+                .collect();
+            assert_eq!(&got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn rejected_shapes() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("not json", "{", "invalid_json"),
+            ("array root", "[]", "invalid_type"),
+            ("no messages", r#"{"model":"m"}"#, "missing_field"),
+            ("messages not array", r#"{"messages":"hi"}"#, "invalid_type"),
+            (
+                "content number",
+                r#"{"messages":[{"role":"user","content":5}]}"#,
+                "invalid_type",
+            ),
+            (
+                "role number",
+                r#"{"messages":[{"role":1,"content":"x"}]}"#,
+                "invalid_type",
+            ),
+            (
+                "part text number",
+                r#"{"messages":[{"role":"user","content":[{"type":"text","text":1}]}]}"#,
+                "invalid_type",
+            ),
+            ("message not object", r#"{"messages":[1]}"#, "invalid_type"),
+            ("trailing garbage", r#"{"messages":[]} x"#, "invalid_json"),
+        ];
+        for (name, body, code) in cases {
+            let err = parse(body).expect_err(name);
+            assert_eq!(err.code(), *code, "{name}: {err}");
+            assert_eq!(err.http_status(), 400, "{name}");
+        }
+    }
+
+    #[test]
+    fn caps() {
+        let limits = Limits::default();
+        let big = alloc::vec![b' '; limits.max_body_bytes + 1];
+        assert_eq!(
+            Request::parse(&big, &limits).unwrap_err().http_status(),
+            413
+        );
+        let deep = "[".repeat(10_000);
+        assert_eq!(
+            Request::parse(deep.as_bytes(), &limits).unwrap_err().code(),
+            "nesting_too_deep"
+        );
+        let bad = b"{\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}";
+        assert_eq!(
+            Request::parse(bad, &limits).unwrap_err().code(),
+            "invalid_utf8"
+        );
+        let many = format!(
+            "{{\"messages\":[{}]}}",
+            alloc::vec!["{\"role\":\"user\",\"content\":\"x\"}"; limits.max_messages + 1].join(",")
+        );
+        assert_eq!(
+            Request::parse(many.as_bytes(), &limits)
+                .unwrap_err()
+                .http_status(),
+            413
+        );
+        // Brackets inside strings do not count as nesting.
+        let in_string = format!(
+            "{{\"messages\":[{{\"role\":\"user\",\"content\":\"{}\"}}]}}",
+            "[".repeat(1000)
+        );
+        assert!(Request::parse(in_string.as_bytes(), &limits).is_ok());
+    }
+
+    #[test]
+    fn rewrite_keeps_shape() {
+        let req = parse(r#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"}]}],"temperature":0.5}"#).unwrap();
+        let out = req.rewrite(&[Some("b".to_string())]).unwrap();
+        assert_eq!(
+            out,
+            r#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"b"}]}],"temperature":0.5}"#
+        );
+    }
+}
