@@ -26,11 +26,14 @@ pub enum Category {
     Pii,
     /// Credentials: API keys and tokens, private keys, JWTs.
     Secret,
+    /// Text that talks *about* attacks (security articles, questions about prompt injection).
+    /// Never raises the score; it caps a score-based block at escalate so the analyzer decides.
+    Discussion,
 }
 
 impl Category {
     /// Every category, in a stable order.
-    pub const ALL: [Category; 10] = [
+    pub const ALL: [Category; 11] = [
         Category::InstructionOverride,
         Category::PromptExtraction,
         Category::Jailbreak,
@@ -41,6 +44,7 @@ impl Category {
         Category::PromptInjection,
         Category::Pii,
         Category::Secret,
+        Category::Discussion,
     ];
 
     /// The snake_case name used in JSON, data files and headers.
@@ -56,6 +60,7 @@ impl Category {
             Category::PromptInjection => "prompt_injection",
             Category::Pii => "pii",
             Category::Secret => "secret",
+            Category::Discussion => "discussion",
         }
     }
 
@@ -66,6 +71,9 @@ impl Category {
 
     /// True for categories that describe an attack (as opposed to sensitive data).
     pub fn is_attack(self) -> bool {
-        !matches!(self, Category::Pii | Category::Secret)
+        !matches!(
+            self,
+            Category::Pii | Category::Secret | Category::Discussion
+        )
     }
 }

@@ -105,6 +105,8 @@ struct Evidence {
     /// Keyed by (detector, id): the strongest reason for each distinct signal.
     signals: BTreeMap<(Detector, String), Reason>,
     floor: Option<Decision>,
+    /// The text discusses attacks: a score-based block becomes an escalation.
+    discussion: bool,
 }
 
 impl Evidence {
@@ -334,6 +336,10 @@ impl Engine {
 
     /// Applies the category's action and records the reason.
     fn record(&self, evidence: &mut Evidence, mut reason: Reason) {
+        if reason.category == Category::Discussion {
+            evidence.discussion = true;
+            reason.weight = 0.0;
+        }
         match self.policy.action(reason.category) {
             Action::Ignore => return,
             Action::Flag | Action::Redact => reason.weight = 0.0,
@@ -385,7 +391,7 @@ impl Engine {
             .fold(1.0f32, |acc, r| acc * (1.0 - r.weight.clamp(0.0, 1.0)));
         let score = (1.0 - keep).clamp(0.0, 1.0);
         let t = self.policy.thresholds;
-        let mut decision = if score >= t.block {
+        let mut decision = if score >= t.block && !evidence.discussion {
             Decision::Block
         } else if score >= t.escalate {
             Decision::Escalate

@@ -86,19 +86,31 @@ pub struct Segment {
 pub struct Request {
     /// Every text the model would read, in order.
     pub segments: Vec<Segment>,
-    pub(crate) body: Option<Value>,
+    body: Option<Value>,
+}
+
+impl Segment {
+    /// A segment not backed by a JSON body (for callers that assemble requests themselves).
+    pub fn new(role: Role, message: Option<usize>, text: &str) -> Segment {
+        Segment {
+            role,
+            message,
+            text: text.to_string(),
+            path: Vec::new(),
+        }
+    }
 }
 
 impl Request {
     /// A request made of one user text (for `--text` and the JavaScript `scan`-style calls).
     pub fn from_text(text: &str) -> Request {
+        Request::from_segments(alloc::vec![Segment::new(Role::User, None, text)])
+    }
+
+    /// A request made of segments assembled by the caller (no JSON body to rewrite).
+    pub fn from_segments(segments: Vec<Segment>) -> Request {
         Request {
-            segments: alloc::vec![Segment {
-                role: Role::User,
-                message: None,
-                text: text.to_string(),
-                path: Vec::new(),
-            }],
+            segments,
             body: None,
         }
     }

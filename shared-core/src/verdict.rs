@@ -56,6 +56,7 @@ pub struct Reason {
     /// Which signature (`en:12`), data kind (`email`) or signal (`hidden_unicode_tags`).
     pub id: String,
     /// Its contribution after role and obfuscation adjustments (0 for flag-only signals).
+    #[serde(serialize_with = "four_decimals")]
     pub weight: f32,
     /// The role that carried it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,6 +87,7 @@ pub struct Verdict {
     #[serde(rename = "verdict")]
     pub decision: Decision,
     /// Combined score in [0, 1].
+    #[serde(serialize_with = "four_decimals")]
     pub score: f32,
     /// Categories that fired, sorted and distinct.
     pub categories: Vec<Category>,
@@ -123,4 +125,9 @@ impl Verdict {
         let milli = libm::roundf(self.score.clamp(0.0, 1.0) * 1000.0) as u32;
         alloc::format!("{}.{:03}", milli / 1000, milli % 1000)
     }
+}
+
+/// Serializes an `f32` as the nearest 4-decimal `f64`, so JSON shows `0.92`, not `0.9200000166`.
+fn four_decimals<S: serde::Serializer>(x: &f32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(libm::round(f64::from(*x) * 10_000.0) / 10_000.0)
 }
