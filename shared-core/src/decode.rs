@@ -84,20 +84,20 @@ pub(crate) fn decode_spans(text: &str, budget: &mut usize) -> Vec<Decoded> {
             push(&mut out, d, budget);
         }
     }
-    if let Some(text) = spaced_hex(text) {
-        push(
-            &mut out,
-            Decoded {
-                layer: Layer::Hex,
-                text,
-            },
-            budget,
-        );
+    let hints = Hints::of(bytes);
+    if hints.hex_pairs >= 8 {
+        if let Some(text) = spaced_hex(text) {
+            push(
+                &mut out,
+                Decoded {
+                    layer: Layer::Hex,
+                    text,
+                },
+                budget,
+            );
+        }
     }
-    if count(bytes, |w| {
-        w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit()
-    }) >= 3
-    {
+    if hints.percent >= 3 {
         if let Some(text) = percent_decode(bytes) {
             push(
                 &mut out,
@@ -109,7 +109,7 @@ pub(crate) fn decode_spans(text: &str, budget: &mut usize) -> Vec<Decoded> {
             );
         }
     }
-    if count(bytes, |w| w[0] == b'&' && w[1] == b'#') >= 3 {
+    if hints.entities >= 3 {
         if let Some(text) = html_decode(text) {
             push(
                 &mut out,
@@ -138,8 +138,43 @@ fn push(out: &mut Vec<Decoded>, mut d: Decoded, budget: &mut usize) {
     }
 }
 
-fn count(bytes: &[u8], pred: impl Fn(&[u8]) -> bool) -> usize {
-    bytes.windows(3).filter(|w| pred(w)).take(3).count()
+/// Counts, in one pass, the marks of each encoding that has no long runs to find.
+#[derive(Default)]
+struct Hints {
+    /// `%XX` escapes.
+    percent: usize,
+    /// `&#` entity openings.
+    entities: usize,
+    /// Hex byte tokens: `\x` escapes and two hex digits standing alone.
+    hex_pairs: usize,
+}
+
+impl Hints {
+    fn of(bytes: &[u8]) -> Hints {
+        let mut h = Hints::default();
+        for (i, &b) in bytes.iter().enumerate() {
+            match b {
+                b'%' if bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit) =>
+                {
+                    h.percent += 1
+                }
+                b'&' if bytes.get(i + 1) == Some(&b'#') => h.entities += 1,
+                b'\\' if bytes.get(i + 1) == Some(&b'x') => h.hex_pairs += 1,
+                _ if b.is_ascii_hexdigit()
+                    && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && (i == 0 || matches!(bytes[i - 1], b' ' | b',' | b'\n' | b'x'))
+                    && bytes
+                        .get(i + 2)
+                        .is_none_or(|n| matches!(n, b' ' | b',' | b'\n' | b'\r')) =>
+                {
+                    h.hex_pairs += 1
+                }
+                _ => {}
+            }
+        }
+        h
+    }
 }
 
 fn is_b64_char(b: u8) -> bool {

@@ -81,7 +81,28 @@ pub fn views(text: &str) -> Views {
     let mut prev_was_black_flag = false;
     let mut in_flag_sequence = false;
     let mut pending_invisible = false;
-    for c in text.chars() {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        if byte < 0x80 {
+            // ASCII fast path: never invisible, never a tag, no decomposition.
+            i += 1;
+            in_flag_sequence = false;
+            prev_was_black_flag = false;
+            if pending_invisible {
+                pending_invisible = false;
+                if b.in_token() && byte.is_ascii_alphanumeric() {
+                    b.views.signals.invisible_in_words += 1;
+                }
+            }
+            b.push_ascii(byte);
+            continue;
+        }
+        let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
+        i += c.len_utf8();
         let cp = c as u32;
         if (0xE0000..=0xE007F).contains(&cp) {
             // Emoji subdivision flags (🏴 + tag letters + cancel tag) are legitimate.
@@ -111,14 +132,32 @@ pub fn views(text: &str) -> Views {
                 b.views.signals.invisible_in_words += 1;
             }
         }
-        if c.is_ascii() {
-            b.push_folded(c.to_ascii_lowercase(), Script::of_ascii(c));
-        } else {
-            fold_non_ascii(c, &mut b);
-        }
+        fold_non_ascii(c, &mut b);
     }
     b.finish()
 }
+
+/// For each ASCII byte: its character in the word views (lowercased, leetspeak-folded), or 0 for
+/// a separator.
+const WORD_BYTE: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        let b = (i as u8).to_ascii_lowercase();
+        table[i] = match b {
+            b'0' => b'o',
+            b'1' | b'l' => b'i',
+            b'3' => b'e',
+            b'4' | b'@' => b'a',
+            b'5' | b'$' => b's',
+            b'7' => b't',
+            b'a'..=b'z' | b'0'..=b'9' => b,
+            _ => 0,
+        };
+        i += 1;
+    }
+    table
+};
 
 /// `Some(is_bidi)` for characters that render as nothing.
 fn invisible(c: char) -> Option<bool> {
@@ -195,14 +234,6 @@ enum Script {
 }
 
 impl Script {
-    fn of_ascii(c: char) -> Script {
-        if c.is_ascii_alphabetic() {
-            Script::Latin
-        } else {
-            Script::Other
-        }
-    }
-
     fn of(c: char) -> Script {
         match c as u32 {
             0x41..=0x5A | 0x61..=0x7A | 0xC0..=0x24F | 0x1D00..=0x1D7F | 0x1E00..=0x1EFF => {
@@ -265,8 +296,62 @@ impl Builder {
         self.token_chars > 0
     }
 
+    /// Takes one ASCII byte (the common case, kept branch-light).
+    fn push_ascii(&mut self, byte: u8) {
+        if byte.is_ascii_whitespace() || byte == 0x0B {
+            let nl = byte == b'\n' || byte == b'\r';
+            self.pending_ws = Some(self.pending_ws.unwrap_or(false) || nl);
+        } else {
+            self.flush_whitespace();
+            self.views.symbols.push(byte.to_ascii_lowercase() as char);
+        }
+        let w = WORD_BYTE[usize::from(byte & 0x7F)];
+        if w != 0 {
+            let w = w as char;
+            self.token.push(w);
+            self.token_chars += 1;
+            if byte.is_ascii_alphabetic() {
+                self.token_latin = true;
+            }
+            self.views.compact.push(w);
+        } else {
+            self.separator(byte.to_ascii_lowercase() as char);
+        }
+    }
+
+    fn flush_whitespace(&mut self) {
+        if let Some(nl) = self.pending_ws.take() {
+            if !self.views.symbols.ends_with('\n') {
+                self.views.symbols.push(if nl { '\n' } else { ' ' });
+            }
+        }
+    }
+
+    fn separator(&mut self, w: char) {
+        self.end_token_if_any();
+        self.sep = Some(match self.sep {
+            None => Sep {
+                first: w,
+                len: 1,
+                mixed: false,
+            },
+            Some(s) => Sep {
+                first: s.first,
+                len: s.len.saturating_add(1),
+                mixed: s.mixed || s.first != w,
+            },
+        });
+    }
+
     /// Takes one lowercased, decomposed, confusable-folded character.
     fn push_folded(&mut self, c: char, script: Script) {
+        if c.is_ascii() {
+            if let Ok(byte) = u8::try_from(c) {
+                if script == Script::Latin || !byte.is_ascii_alphabetic() {
+                    return self.push_ascii(byte);
+                }
+            }
+        }
         // Symbols view: everything but whitespace verbatim; whitespace collapsed.
         if c.is_whitespace() {
             let nl = c == '\n' || c == '\r';
@@ -350,19 +435,49 @@ impl Builder {
                 self.emit_word(c.encode_utf8(&mut buf));
             }
         } else {
+            // Split where the separator changes (`i g n o r e  a l l` → `ignore`, `all`)…
             let inner = run[1].1;
+            let mut pieces: Vec<String> = Vec::new();
             let mut word = String::new();
             for (i, (c, sep)) in run.iter().enumerate() {
                 if i > 0 && *sep != inner {
-                    self.emit_joined(&word);
-                    word.clear();
+                    pieces.push(core::mem::take(&mut word));
                 }
                 word.push(*c);
             }
-            self.emit_joined(&word);
+            pieces.push(word);
+            // …then join any three or more single letters left in a row, as a second pass over
+            // this output would (normalization must be idempotent).
+            let mut singles = String::new();
+            let mut single_count = 0usize;
+            for piece in pieces {
+                if piece.chars().count() == 1 {
+                    singles.push_str(&piece);
+                    single_count += 1;
+                    continue;
+                }
+                self.emit_singles(&mut singles, &mut single_count);
+                self.emit_joined(&piece);
+            }
+            self.emit_singles(&mut singles, &mut single_count);
         }
         self.run = run;
         self.run.clear();
+    }
+
+    /// Emits pending single letters: joined when three or more, else one word each.
+    fn emit_singles(&mut self, singles: &mut String, count: &mut usize) {
+        if *count >= 3 {
+            self.emit_joined(singles);
+        } else {
+            let pending = core::mem::take(singles);
+            for c in pending.chars() {
+                let mut buf = [0u8; 4];
+                self.emit_word(c.encode_utf8(&mut buf));
+            }
+        }
+        singles.clear();
+        *count = 0;
     }
 
     fn emit_joined(&mut self, word: &str) {

@@ -5,7 +5,6 @@
 //! each detector is a single bounded pass, and the checksums need code anyway. Secret prefixes
 //! are found in one Aho-Corasick pass.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use alloc::vec::Vec;
 use serde::Serialize;
 
@@ -336,23 +335,17 @@ const JWT_PREFIX: &str = "eyJ";
 /// Longest private-key block redacted as one span.
 const MAX_PEM: usize = 16 * 1024;
 
-/// Finds personal data and secrets. Build once; `scan` is `&self` and allocation-light.
-#[derive(Debug, Clone)]
-pub struct Scanner {
-    prefixes: AhoCorasick,
-}
+/// Shortest token run that can hold a secret (a Slack token: `xoxb-` and ten characters).
+const MIN_SECRET_RUN: usize = 15;
+
+/// Finds personal data and secrets. Stateless; `scan` allocates only its result.
+#[derive(Debug, Clone, Default)]
+pub struct Scanner {}
 
 impl Scanner {
-    /// Compiles the secret-prefix automaton.
+    /// A scanner (kept fallible so that compiled detectors can be added without an API change).
     pub fn new() -> Result<Scanner, Error> {
-        let mut patterns: Vec<&str> = SECRET_RULES.iter().map(|r| r.prefix).collect();
-        patterns.push(PEM_BEGIN);
-        patterns.push(JWT_PREFIX);
-        let prefixes = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&patterns)
-            .map_err(|e| Error::config(alloc::format!("secret automaton: {e}")))?;
-        Ok(Scanner { prefixes })
+        Ok(Scanner {})
     }
 
     /// All detections in `text`, sorted by start, non-overlapping (longest wins).
@@ -366,48 +359,74 @@ impl Scanner {
     pub fn scan(&self, text: &str) -> Vec<Detection> {
         let bytes = text.as_bytes();
         let mut found = Vec::new();
-        self.secrets(text, &mut found);
+        secrets(text, &mut found);
         emails(bytes, &mut found);
         numbers(bytes, &mut found);
         ibans(bytes, &mut found);
         ipv4(bytes, &mut found);
         resolve(found)
     }
+}
 
-    fn secrets(&self, text: &str, out: &mut Vec<Detection>) {
-        let bytes = text.as_bytes();
-        for m in self.prefixes.find_iter(text) {
-            let start = m.start();
-            if start > 0 && bytes.get(start - 1).is_some_and(|b| token_char(*b)) {
-                continue;
-            }
-            let id = m.pattern().as_usize();
-            if let Some(rule) = SECRET_RULES.get(id) {
-                let body = run(bytes, m.end(), rule.charset, rule.max + 1);
-                let after = m.end() + body;
-                let next_ok = !bytes.get(after).is_some_and(|b| (rule.charset)(*b));
-                if body >= rule.min && body <= rule.max && next_ok {
-                    out.push(Detection {
-                        kind: rule.kind,
-                        start,
-                        end: after,
-                    });
-                }
-            } else if id == SECRET_RULES.len() {
-                if let Some(end) = pem_block(text, start) {
-                    out.push(Detection {
-                        kind: DataKind::PrivateKey,
-                        start,
-                        end,
-                    });
-                }
-            } else if let Some(end) = jwt(bytes, start) {
+/// Secrets are long runs of token characters that start with a known prefix (checked only at
+/// run starts, so ordinary words cost one comparison), JWTs (three dot-separated runs), and PEM
+/// private-key blocks.
+fn secrets(text: &str, out: &mut Vec<Detection>) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !token_char(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let len = run(bytes, i, token_char, usize::MAX);
+        i += len;
+        let word = &bytes[start..start + len];
+        if word.starts_with(JWT_PREFIX.as_bytes()) {
+            if let Some(end) = jwt(bytes, start) {
                 out.push(Detection {
                     kind: DataKind::Jwt,
                     start,
                     end,
                 });
+                i = i.max(end);
+                continue;
             }
+        }
+        if len < MIN_SECRET_RUN {
+            continue;
+        }
+        // Longest prefix wins (`sk-ant-` over `sk-`): the rules list longer prefixes first.
+        if let Some(rule) = SECRET_RULES
+            .iter()
+            .find(|r| word.starts_with(r.prefix.as_bytes()))
+        {
+            let body = run(bytes, start + rule.prefix.len(), rule.charset, rule.max + 1);
+            let after = start + rule.prefix.len() + body;
+            let next_ok = !bytes.get(after).is_some_and(|b| (rule.charset)(*b));
+            if body >= rule.min && body <= rule.max && next_ok {
+                out.push(Detection {
+                    kind: rule.kind,
+                    start,
+                    end: after,
+                });
+            }
+        }
+    }
+    let mut from = 0;
+    while let Some(at) = text.get(from..).and_then(|t| t.find(PEM_BEGIN)) {
+        let start = from + at;
+        match pem_block(text, start) {
+            Some(end) => {
+                out.push(Detection {
+                    kind: DataKind::PrivateKey,
+                    start,
+                    end,
+                });
+                from = end.max(start + 1);
+            }
+            None => from = start + PEM_BEGIN.len(),
         }
     }
 }
@@ -500,52 +519,62 @@ fn emails(bytes: &[u8], out: &mut Vec<Detection>) {
     }
 }
 
-/// Cards, SSNs and phone numbers: runs of digits with separators.
+/// Cards, SSNs and phone numbers: runs of digits with separators. Each run is tried at every
+/// digit-group boundary, longest first, so that neighbouring numbers (`123-45-6789 4111 …`)
+/// are found separately rather than merged into something that is neither.
 fn numbers(bytes: &[u8], out: &mut Vec<Detection>) {
+    let is_sep = |c: u8| matches!(c, b' ' | b'-' | b'(' | b')' | b'.');
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        let starts = b.is_ascii_digit()
-            || ((b == b'+' || b == b'(') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
+        let starts = b.is_ascii_digit() || ((b == b'+' || b == b'(') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
         if !starts || (i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'.')) {
             i += 1;
             continue;
         }
-        // Extend over digits and single separators.
-        let start = i;
-        let mut end = i;
-        let mut digits = 0usize;
-        let mut seps = 0usize;
+        // (end of the group, digits so far, separators so far) for each digit group.
+        let mut groups: Vec<(usize, usize, usize)> = Vec::new();
+        let (mut digits, mut seps) = (0usize, 0usize);
         let mut j = if matches!(b, b'+' | b'(') { i + 1 } else { i };
-        let is_sep = |c: u8| matches!(c, b' ' | b'-' | b'(' | b')' | b'.');
         while j < bytes.len() && digits <= 19 {
             if bytes[j].is_ascii_digit() {
                 digits += 1;
                 j += 1;
-                end = j;
+                if !bytes.get(j).is_some_and(u8::is_ascii_digit) {
+                    groups.push((j, digits, seps));
+                }
                 continue;
             }
-            // A separator run of at most two characters (`) `, ` - `) followed by a digit.
+            // A separator run of at most two characters (`) `, ` - `) followed by a digit;
+            // two spaces end the number.
             let k = j + run(bytes, j, is_sep, 3);
-            if k - j <= 2 && bytes.get(k).is_some_and(u8::is_ascii_digit) {
+            if k - j <= 2 && bytes[j..k] != *b"  " && bytes.get(k).is_some_and(u8::is_ascii_digit) {
                 seps += 1;
                 j = k;
             } else {
                 break;
             }
         }
-        let span = &bytes[start..end];
-        let trailing_ok = !bytes.get(end).is_some_and(|b| b.is_ascii_alphanumeric());
-        if trailing_ok {
-            if let Some(kind) = classify_number(span, digits, seps) {
-                out.push(Detection { kind, start, end });
+        let found = groups.iter().rev().find_map(|&(end, digits, _)| {
+            let clean_end = !bytes.get(end).is_some_and(u8::is_ascii_alphanumeric);
+            let kind = classify_number(&bytes[i..end], digits).filter(|_| clean_end)?;
+            Some(Detection { kind, start: i, end })
+        });
+        match found {
+            Some(d) => {
+                i = d.end;
+                out.push(d);
+            }
+            None => {
+                // Retry from the next digit group.
+                let first_end = groups.first().map_or(i + 1, |g| g.0);
+                i = (first_end..bytes.len()).find(|&k| bytes[k].is_ascii_digit() || bytes[k] == b'(').unwrap_or(bytes.len()).max(i + 1);
             }
         }
-        i = end.max(i + 1);
     }
 }
 
-fn classify_number(span: &[u8], digits: usize, seps: usize) -> Option<DataKind> {
+fn classify_number(span: &[u8], digits: usize) -> Option<DataKind> {
     let ds: Vec<u8> = span
         .iter()
         .filter(|b| b.is_ascii_digit())
@@ -571,23 +600,17 @@ fn classify_number(span: &[u8], digits: usize, seps: usize) -> Option<DataKind> 
     {
         return Some(DataKind::PaymentCard);
     }
-    // Phone: 10–15 digits, international (`+`) or visibly formatted.
-    if (10..=15).contains(&digits) && !has_dot {
-        let formatted = span.starts_with(b"+") || span.starts_with(b"(") || seps >= 2;
-        if formatted {
-            return Some(DataKind::Phone);
-        }
+    // Phone: international (`+` and 10–15 digits), `(415) 555-2671`, or three groups shaped
+    // 3-3-4 (`415-555-2671`, `415.555.2671`, `415 555 2671`).
+    let groups: Vec<usize> = span.split(|b| !b.is_ascii_digit()).map(<[u8]>::len).filter(|l| *l > 0).collect();
+    if span.starts_with(b"+") && (10..=15).contains(&digits) {
+        return Some(DataKind::Phone);
     }
-    if (10..=15).contains(&digits)
-        && has_dot
-        && seps >= 2
-        && span.iter().filter(|b| **b == b'.').count() == seps
-    {
-        // 555.123.4567 style, but not IPs (handled elsewhere) or decimals.
-        let groups: Vec<usize> = span.split(|b| *b == b'.').map(<[u8]>::len).collect();
-        if groups.len() == 3 && groups == [3, 3, 4] {
-            return Some(DataKind::Phone);
-        }
+    if span.starts_with(b"(") && (10..=11).contains(&digits) && groups.first() == Some(&3) {
+        return Some(DataKind::Phone);
+    }
+    if groups == [3, 3, 4] {
+        return Some(DataKind::Phone);
     }
     None
 }
@@ -716,8 +739,12 @@ fn ipv4(bytes: &[u8], out: &mut Vec<Detection>) {
                 j += 1;
             }
         }
-        let clean_end = !bytes.get(j).is_some_and(|b| b.is_ascii_alphanumeric())
-            && !(bytes.get(j) == Some(&b'.') && bytes.get(j + 1).is_some_and(u8::is_ascii_digit));
+        let continues = match bytes.get(j) {
+            Some(b'.') => bytes.get(j + 1).is_some_and(u8::is_ascii_digit),
+            Some(b) => b.is_ascii_alphanumeric(),
+            None => false,
+        };
+        let clean_end = !continues;
         if ok && clean_end {
             out.push(Detection {
                 kind: DataKind::IpAddress,
@@ -791,6 +818,8 @@ mod tests {
             ("a task-based sk-short plan", &[]),
             ("in 2024-01-15 we sold 1234567 units", &[]),
             ("order number 4155552671", &[]),
+            (" 123-45-6789  4111 1111 1111 1111 ", &[(DataKind::UsSsn, "123-45-6789"), (DataKind::PaymentCard, "4111 1111 1111 1111")]),
+            ("123-45-6789 4111 1111 1111 1111", &[(DataKind::UsSsn, "123-45-6789"), (DataKind::PaymentCard, "4111 1111 1111 1111")]),
         ];
         for (text, want) in cases {
             assert_eq!(&kinds(text), want, "{text}");

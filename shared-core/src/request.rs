@@ -510,7 +510,8 @@ mod tests {
 
     #[test]
     fn accepted_shapes() {
-        let cases: &[(&str, &str, &[(Role, &str)])] = &[
+        type Case<'a> = (&'a str, &'a str, &'a [(Role, &'a str)]);
+        let cases: &[Case] = &[
             (
                 "string content",
                 r#"{"messages":[{"role":"user","content":"hi"}]}"#,
