@@ -2,7 +2,7 @@
 //!
 //! - `triage/{benign,hostile}/{1,10,100}KB`: full triage of a chat-completions body.
 //! - `normalize/{1,10,100}KB`: building the normalized views alone.
-//! - `signatures/{mnemosyne,regexset_baseline}/{1,10,100}KB`: the signature stage on the same
+//! - `signatures/{mnemosyne,regexset_baseline}/{benign,hostile}/{1,10,100}KB`: the signature stage on the same
 //!   normalized text, against a baseline built the way the seed design does it — a
 //!   `regex::RegexSet` over the same phrase lists (alternations, gaps and all), matched on the
 //!   lowercased, normalized words view, plus the template list on the symbols view.
@@ -170,22 +170,26 @@ fn bench_signatures(c: &mut Criterion) {
     let template_set = RegexSet::new(&templates).expect("template regexes compile");
     let mut group = c.benchmark_group("signatures");
     for (size, label) in SIZES {
-        let v = views(&text(size, true));
-        group.throughput(Throughput::Bytes(v.words.len() as u64));
-        group.bench_with_input(BenchmarkId::new("mnemosyne", label), &v, |bench, v| {
-            bench.iter(|| set.matches(black_box(v)))
-        });
-        group.bench_with_input(
-            BenchmarkId::new("regexset_baseline", label),
-            &v,
-            |bench, v| {
-                bench.iter(|| {
-                    let a = phrase_set.matches(black_box(&v.words));
-                    let b = template_set.matches(black_box(&v.symbols));
-                    (a.matched_any(), b.matched_any())
-                })
-            },
-        );
+        for (kind, hostile) in [("benign", false), ("hostile", true)] {
+            let v = views(&text(size, hostile));
+            group.throughput(Throughput::Bytes(v.words.len() as u64));
+            group.bench_with_input(
+                BenchmarkId::new(format!("mnemosyne/{kind}"), label),
+                &v,
+                |bench, v| bench.iter(|| set.matches(black_box(v))),
+            );
+            group.bench_with_input(
+                BenchmarkId::new(format!("regexset_baseline/{kind}"), label),
+                &v,
+                |bench, v| {
+                    bench.iter(|| {
+                        let a = phrase_set.matches(black_box(&v.words));
+                        let b = template_set.matches(black_box(&v.symbols));
+                        (a.matched_any(), b.matched_any())
+                    })
+                },
+            );
+        }
     }
     group.finish();
 }

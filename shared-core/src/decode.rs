@@ -60,9 +60,22 @@ pub(crate) fn decode_spans(text: &str, budget: &mut usize) -> Vec<Decoded> {
     let mut out = Vec::new();
     let mut spans = 0usize;
     let bytes = text.as_bytes();
+    // One pass: decode long base64-alphabet runs, and count the marks of the other encodings.
+    let mut hints = Hints::default();
     let mut i = 0;
-    while i < bytes.len() && spans < MAX_SPANS_PER_TEXT && *budget > 0 {
-        if !is_b64_char(bytes[i]) {
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !is_b64_char(b) {
+            match b {
+                b'%' if bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit) =>
+                {
+                    hints.percent += 1
+                }
+                b'&' if bytes.get(i + 1) == Some(&b'#') => hints.entities += 1,
+                b'\\' if bytes.get(i + 1) == Some(&b'x') => hints.hex_pairs += 1,
+                _ => {}
+            }
             i += 1;
             continue;
         }
@@ -70,21 +83,31 @@ pub(crate) fn decode_spans(text: &str, budget: &mut usize) -> Vec<Decoded> {
         while i < bytes.len() && is_b64_char(bytes[i]) {
             i += 1;
         }
+        let word = &bytes[start..i];
+        // A hex byte standing alone (`69`, `0x69`) between separators.
+        let hex_byte = matches!(word.len(), 2 | 4)
+            && word.strip_prefix(b"0x").unwrap_or(word).len() == 2
+            && word.iter().rev().take(2).all(u8::is_ascii_hexdigit)
+            && (start == 0 || matches!(bytes[start - 1], b' ' | b',' | b'\n'))
+            && bytes
+                .get(i)
+                .is_none_or(|n| matches!(n, b' ' | b',' | b'\n' | b'\r'));
+        if hex_byte {
+            hints.hex_pairs += 1;
+        }
         let mut end = i;
         while end < bytes.len() && bytes[end] == b'=' && end - i < 6 {
             end += 1;
         }
-        let run = &bytes[start..end];
         i = end;
-        if run.len() < MIN_BASE64 {
+        if end - start < MIN_BASE64 || spans >= MAX_SPANS_PER_TEXT || *budget == 0 {
             continue;
         }
         spans += 1;
-        if let Some(d) = decode_run(run) {
+        if let Some(d) = decode_run(&bytes[start..end]) {
             push(&mut out, d, budget);
         }
     }
-    let hints = Hints::of(bytes);
     if hints.hex_pairs >= 8 {
         if let Some(text) = spaced_hex(text) {
             push(
@@ -138,43 +161,15 @@ fn push(out: &mut Vec<Decoded>, mut d: Decoded, budget: &mut usize) {
     }
 }
 
-/// Counts, in one pass, the marks of each encoding that has no long runs to find.
+/// Marks of the encodings that have no long runs to find.
 #[derive(Default)]
 struct Hints {
     /// `%XX` escapes.
     percent: usize,
     /// `&#` entity openings.
     entities: usize,
-    /// Hex byte tokens: `\x` escapes and two hex digits standing alone.
+    /// Hex byte tokens: `\\x` escapes and two hex digits standing alone.
     hex_pairs: usize,
-}
-
-impl Hints {
-    fn of(bytes: &[u8]) -> Hints {
-        let mut h = Hints::default();
-        for (i, &b) in bytes.iter().enumerate() {
-            match b {
-                b'%' if bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                    && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit) =>
-                {
-                    h.percent += 1
-                }
-                b'&' if bytes.get(i + 1) == Some(&b'#') => h.entities += 1,
-                b'\\' if bytes.get(i + 1) == Some(&b'x') => h.hex_pairs += 1,
-                _ if b.is_ascii_hexdigit()
-                    && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                    && (i == 0 || matches!(bytes[i - 1], b' ' | b',' | b'\n' | b'x'))
-                    && bytes
-                        .get(i + 2)
-                        .is_none_or(|n| matches!(n, b' ' | b',' | b'\n' | b'\r')) =>
-                {
-                    h.hex_pairs += 1
-                }
-                _ => {}
-            }
-        }
-        h
-    }
 }
 
 fn is_b64_char(b: u8) -> bool {

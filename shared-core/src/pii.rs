@@ -527,7 +527,8 @@ fn numbers(bytes: &[u8], out: &mut Vec<Detection>) {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        let starts = b.is_ascii_digit() || ((b == b'+' || b == b'(') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
+        let starts = b.is_ascii_digit()
+            || ((b == b'+' || b == b'(') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
         if !starts || (i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'.')) {
             i += 1;
             continue;
@@ -558,7 +559,11 @@ fn numbers(bytes: &[u8], out: &mut Vec<Detection>) {
         let found = groups.iter().rev().find_map(|&(end, digits, _)| {
             let clean_end = !bytes.get(end).is_some_and(u8::is_ascii_alphanumeric);
             let kind = classify_number(&bytes[i..end], digits).filter(|_| clean_end)?;
-            Some(Detection { kind, start: i, end })
+            Some(Detection {
+                kind,
+                start: i,
+                end,
+            })
         });
         match found {
             Some(d) => {
@@ -568,7 +573,10 @@ fn numbers(bytes: &[u8], out: &mut Vec<Detection>) {
             None => {
                 // Retry from the next digit group.
                 let first_end = groups.first().map_or(i + 1, |g| g.0);
-                i = (first_end..bytes.len()).find(|&k| bytes[k].is_ascii_digit() || bytes[k] == b'(').unwrap_or(bytes.len()).max(i + 1);
+                i = (first_end..bytes.len())
+                    .find(|&k| bytes[k].is_ascii_digit() || bytes[k] == b'(')
+                    .unwrap_or(bytes.len())
+                    .max(i + 1);
             }
         }
     }
@@ -602,7 +610,11 @@ fn classify_number(span: &[u8], digits: usize) -> Option<DataKind> {
     }
     // Phone: international (`+` and 10–15 digits), `(415) 555-2671`, or three groups shaped
     // 3-3-4 (`415-555-2671`, `415.555.2671`, `415 555 2671`).
-    let groups: Vec<usize> = span.split(|b| !b.is_ascii_digit()).map(<[u8]>::len).filter(|l| *l > 0).collect();
+    let groups: Vec<usize> = span
+        .split(|b| !b.is_ascii_digit())
+        .map(<[u8]>::len)
+        .filter(|l| *l > 0)
+        .collect();
     if span.starts_with(b"+") && (10..=15).contains(&digits) {
         return Some(DataKind::Phone);
     }

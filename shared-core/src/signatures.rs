@@ -13,19 +13,21 @@
 //!
 //! ## Matching
 //! Options are normalized exactly like the text (see [`crate::normalize`]), so one line covers
-//! full-width, homoglyph, leetspeak, spaced and accented spellings. An Aho-Corasick automaton
-//! finds every option occurrence; a bounded chain search then joins occurrences slot by slot
-//! (the next slot starts right after the previous one's word). This keeps the automaton as
-//! small as the vocabulary instead of the product of all alternations. Phrases are matched on
-//! the *words* view with word boundaries at Latin edges, multi-word phrases also on the
-//! *compact* view (all separators removed), and Latin options also in their ROT13 spelling.
+//! full-width, homoglyph, leetspeak, spaced and accented spellings. Each phrase has an *anchor*:
+//! its required slot with the longest shortest option (the rarest words, like `instructions`).
+//! An automaton finds anchors only — Latin anchors by walking a trie from word starts, others by
+//! Aho-Corasick — and each anchor hit is verified by comparing the neighbouring slots' options
+//! in place, backwards and forwards, with a cap on steps. Common words (`the`, `your`) are never
+//! searched for, so benign text costs little. Phrases match on the *words* view with word
+//! boundaries at Latin edges; multi-word phrases also on the *compact* view (separators removed)
+//! when the text has words run together; Latin phrases also in ROT13 when the text looks ROT13.
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::nfa::contiguous::NFA;
 use aho_corasick::{
     AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind, StartKind,
 };
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -53,10 +55,10 @@ pub const BUILTIN_TEMPLATE_FILE: &str = include_str!("../data/signatures/templat
 
 /// Shortest compact phrase matched without word boundaries (shorter ones collide with words).
 const MIN_COMPACT_LEN: usize = 14;
-/// Chain-search steps allowed per view scan; a cap on work whatever the input.
-const MAX_CHAIN_STEPS: usize = 200_000;
-/// Option occurrences kept per view scan.
-const MAX_OCCURRENCES: usize = 100_000;
+/// Verification steps allowed per view scan; a cap on work whatever the input.
+const MAX_STEPS: usize = 200_000;
+/// Longest word gap a pattern may ask for.
+const MAX_GAP: u8 = 6;
 
 /// One signature line.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,106 +78,287 @@ pub(crate) struct SignatureHit {
     pub layer: Layer,
 }
 
-/// A slot: the vocabulary ids it accepts, whether it may be skipped, and whether it follows
-/// the previous slot directly (no space).
-#[derive(Debug, Clone)]
-struct Slot {
-    options: Vec<u32>,
-    optional: bool,
-    joined: bool,
-    /// For `~N` slots: how many words may be skipped (options are empty then).
-    gap: u8,
-}
-
-/// Longest word gap a pattern may ask for.
-const MAX_GAP: u8 = 6;
-
-#[derive(Debug, Clone)]
-struct Phrase {
-    sig: u32,
-    slots: Vec<Slot>,
-    prefix: bool,
-    /// Total length of the shortest spelling, in chars (for the compact-view minimum).
-    min_len: usize,
-    multiword: bool,
-}
-
-/// Raw slot structure of one line before vocabulary ids are assigned.
+/// A slot as parsed from the data file.
 struct RawSlot {
     options: Vec<String>,
     joined: bool,
     gap: u8,
 }
 
-/// All signatures, compiled.
-#[derive(Debug, Clone)]
-pub struct SignatureSet {
-    sigs: Vec<Signature>,
-    phrases: Vec<Phrase>,
-    /// For each vocabulary id: (phrase, slot) pairs where an occurrence can begin a chain.
-    starts: Vec<Vec<(u32, u16)>>,
-    /// For each vocabulary id: true when it is only ever used as a whole word, so occurrences
-    /// inside longer words can be dropped as they stream out of the automaton.
-    whole_word: Vec<bool>,
-    /// Phrase automata, in scan order: words, ROT13 words, compact, ROT13 compact.
-    phrase_views: [PhraseView; 4],
-    symbols: Option<AhoCorasick>,
-    symbols_sigs: Vec<u32>,
+/// A parsed phrase line, before it is spelled for each view.
+struct RawPhrase {
+    sig: u32,
+    slots: Vec<RawSlot>,
+    prefix: bool,
 }
 
-/// The automata over the phrase vocabulary for one view of the text.
+/// A slot as spelled in one view.
 #[derive(Debug, Clone)]
-struct PhraseView {
-    /// Options that always begin a word, searched only from word starts (anchored). Searching
-    /// them everywhere would report their occurrences inside other words, which dominates cost.
+struct Slot {
+    /// Spellings of the options in this view (non-empty).
+    options: Vec<String>,
+    /// May be skipped (it had an empty option, or it is a gap).
+    optional: bool,
+    /// Follows the previous slot with no space.
+    joined: bool,
+    /// For `~N` slots: how many words may be skipped.
+    gap: u8,
+}
+
+#[derive(Debug, Clone)]
+struct Phrase {
+    sig: u32,
+    slots: Vec<Slot>,
+    anchor: usize,
+    prefix: bool,
+}
+
+/// The phrases of one view, with their anchor automata.
+#[derive(Debug, Clone)]
+struct ViewPhrases {
+    phrases: Vec<Phrase>,
+    /// Anchor id → phrases anchored on it.
+    by_anchor: Vec<Vec<u32>>,
+    /// Latin anchors that begin a word: walked from word starts only.
     anchored: Option<NFA>,
     anchored_ids: Vec<u32>,
-    /// Options that may begin mid-token (scripts without spaces, joined slots, compact view).
+    /// Other anchors (scripts without spaces, joined slots, the compact view): searched everywhere.
     floating: Option<AhoCorasick>,
     floating_ids: Vec<u32>,
-    /// Every phrase using a floating option needs non-ASCII text: skip them on ASCII text.
-    floating_needs_non_ascii: bool,
+    /// Every floating anchor is non-ASCII: nothing to find in ASCII text.
+    floating_non_ascii: bool,
     /// Words separated by spaces (boundaries and gaps apply) or the compact view.
     spaced: bool,
     /// The layer reported for hits in this view.
     layer: Layer,
 }
 
-impl PhraseView {
-    fn build(
-        entries: &[(String, u32)],
-        starts_word: &[bool],
-        floating_needs_non_ascii: bool,
-        spaced: bool,
-        layer: Layer,
-    ) -> Result<PhraseView, Error> {
-        let (mut a, mut a_ids, mut f, mut f_ids) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (w, id) in entries {
-            if spaced && starts_word.get(*id as usize).copied().unwrap_or(false) {
-                a.push(w.as_str());
-                a_ids.push(*id);
-            } else {
-                f.push(w.as_str());
-                f_ids.push(*id);
+/// All signatures, compiled.
+#[derive(Debug, Clone)]
+pub struct SignatureSet {
+    sigs: Vec<Signature>,
+    /// In scan order: words, ROT13 words, compact, ROT13 compact.
+    views: [ViewPhrases; 4],
+    symbols: Option<AhoCorasick>,
+    symbols_sigs: Vec<u32>,
+}
+
+/// How an option is spelled in each view.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Spelling {
+    Words,
+    Rot13Words,
+    Compact,
+    Rot13Compact,
+}
+
+impl Spelling {
+    fn spell(self, option: &str) -> String {
+        match self {
+            Spelling::Words => views(option).words,
+            Spelling::Rot13Words => views(&rot13(option)).words,
+            Spelling::Compact => views(option).compact,
+            Spelling::Rot13Compact => views(&rot13(option)).compact,
+        }
+    }
+}
+
+impl ViewPhrases {
+    fn build(raw: &[RawPhrase], spelling: Spelling, layer: Layer) -> Result<ViewPhrases, Error> {
+        let spaced = matches!(spelling, Spelling::Words | Spelling::Rot13Words);
+        let rot = matches!(spelling, Spelling::Rot13Words | Spelling::Rot13Compact);
+        let mut phrases = Vec::new();
+        for r in raw {
+            let all_ascii = r
+                .slots
+                .iter()
+                .all(|s| s.options.iter().all(|o| o.is_ascii()));
+            let has_gap = r.slots.iter().any(|s| s.gap > 0);
+            let required_words = r
+                .slots
+                .iter()
+                .filter(|s| s.gap == 0 && !s.options.iter().any(String::is_empty))
+                .count();
+            let multiword = r.slots.iter().skip(1).any(|s| !s.joined);
+            if rot && !all_ascii {
+                continue;
+            }
+            if !spaced && (has_gap || !multiword || required_words < 2) {
+                continue;
+            }
+            let mut slots = Vec::new();
+            for raw_slot in &r.slots {
+                if raw_slot.gap > 0 {
+                    slots.push(Slot {
+                        options: Vec::new(),
+                        optional: true,
+                        joined: false,
+                        gap: raw_slot.gap,
+                    });
+                    continue;
+                }
+                let mut options: Vec<String> = Vec::new();
+                let mut optional = false;
+                for o in &raw_slot.options {
+                    if o.is_empty() {
+                        optional = true;
+                        continue;
+                    }
+                    let spelled = spelling.spell(o);
+                    if !spelled.is_empty() && !options.contains(&spelled) {
+                        options.push(spelled);
+                    }
+                }
+                if options.is_empty() {
+                    continue; // an optional slot of punctuation only
+                }
+                let joined = (raw_slot.joined && !slots.is_empty()) || !spaced;
+                slots.push(Slot {
+                    options,
+                    optional,
+                    joined,
+                    gap: 0,
+                });
+            }
+            let shortest = |s: &Slot| s.options.iter().map(String::len).min().unwrap_or(0);
+            if !spaced
+                && slots
+                    .iter()
+                    .filter(|s| !s.optional)
+                    .map(shortest)
+                    .sum::<usize>()
+                    < MIN_COMPACT_LEN
+            {
+                continue;
+            }
+            // The anchor: the required slot whose shortest option is longest (rarest words).
+            let Some(anchor) = (0..slots.len())
+                .filter(|&i| !slots[i].optional)
+                .max_by_key(|&i| (shortest(&slots[i]), core::cmp::Reverse(i)))
+            else {
+                continue;
+            };
+            phrases.push(Phrase {
+                sig: r.sig,
+                slots,
+                anchor,
+                prefix: r.prefix,
+            });
+        }
+        // Distinct anchors, keyed by spelling and by whether they can be walked from word starts.
+        let mut anchor_ids: BTreeMap<(String, bool), u32> = BTreeMap::new();
+        let mut by_anchor: Vec<Vec<u32>> = Vec::new();
+        let (mut walked, mut walked_ids, mut floating, mut floating_ids) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (p, phrase) in phrases.iter().enumerate() {
+            let slot = &phrase.slots[phrase.anchor];
+            for option in &slot.options {
+                let word_start = spaced
+                    && !slot.joined
+                    && option
+                        .as_bytes()
+                        .first()
+                        .is_some_and(u8::is_ascii_alphanumeric);
+                let key = (option.clone(), word_start);
+                let id = match anchor_ids.get(&key) {
+                    Some(&id) => id,
+                    None => {
+                        let id = by_anchor.len() as u32;
+                        anchor_ids.insert(key, id);
+                        by_anchor.push(Vec::new());
+                        if word_start {
+                            walked.push(option.clone());
+                            walked_ids.push(id);
+                        } else {
+                            floating.push(option.clone());
+                            floating_ids.push(id);
+                        }
+                        id
+                    }
+                };
+                if let Some(list) = by_anchor.get_mut(id as usize) {
+                    if !list.contains(&(p as u32)) {
+                        list.push(p as u32);
+                    }
+                }
             }
         }
-        Ok(PhraseView {
-            anchored: anchored_automaton(&a)?,
-            anchored_ids: a_ids,
-            floating: automaton(&f, StartKind::Unanchored)?,
-            floating_ids: f_ids,
-            floating_needs_non_ascii: spaced && floating_needs_non_ascii,
+        Ok(ViewPhrases {
+            floating_non_ascii: floating.iter().all(|a| !a.is_ascii()),
+            phrases,
+            by_anchor,
+            anchored: anchored_automaton(&walked)?,
+            anchored_ids: walked_ids,
+            floating: automaton(&floating, StartKind::Unanchored)?,
+            floating_ids,
             spaced,
             layer,
         })
     }
-}
 
-#[derive(Clone, Copy)]
-struct Occurrence {
-    start: u32,
-    end: u32,
-    id: u32,
+    /// Anchor hits in `text`: (start, end, anchor id).
+    fn anchors(&self, text: &str) -> Vec<(usize, usize, u32)> {
+        let bytes = text.as_bytes();
+        let mut hits = Vec::new();
+        if let Some(nfa) = &self.anchored {
+            if let Ok(root) = nfa.start_state(Anchored::Yes) {
+                // Walk the trie from each word start until it dies; no work inside words.
+                let mut start = 0usize;
+                while start < bytes.len() {
+                    let mut sid = root;
+                    for (pos, &b) in bytes.iter().enumerate().skip(start) {
+                        sid = nfa.next_state(Anchored::Yes, sid, b);
+                        if nfa.is_dead(sid) {
+                            break;
+                        }
+                        if nfa.is_match(sid) {
+                            for i in 0..nfa.match_len(sid) {
+                                let pid = nfa.match_pattern(sid, i);
+                                let end = pos + 1;
+                                if end - nfa.pattern_len(pid) == start {
+                                    if let Some(&id) = self.anchored_ids.get(pid.as_usize()) {
+                                        hits.push((start, end, id));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    start += bytes[start..]
+                        .iter()
+                        .position(|b| *b == b' ')
+                        .map_or(bytes.len(), |p| p + 1);
+                }
+            }
+        }
+        if let Some(ac) = &self.floating {
+            let mut push = |offset: usize, hay: &str| {
+                for m in ac.find_overlapping_iter(hay) {
+                    if let Some(&id) = self.floating_ids.get(m.pattern().as_usize()) {
+                        hits.push((offset + m.start(), offset + m.end(), id));
+                    }
+                }
+            };
+            if self.spaced && self.floating_non_ascii {
+                // Non-ASCII anchors lie inside tokens with non-ASCII bytes: scan only those.
+                let mut start = 0usize;
+                while start < bytes.len() {
+                    let len = bytes[start..]
+                        .iter()
+                        .position(|b| *b == b' ')
+                        .unwrap_or(bytes.len() - start);
+                    if !bytes[start..start + len].is_ascii() {
+                        if let Some(token) = text.get(start..start + len) {
+                            push(start, token);
+                        }
+                    }
+                    start += len + 1;
+                }
+            } else {
+                push(0, text);
+            }
+        }
+        hits
+    }
 }
 
 impl SignatureSet {
@@ -190,12 +373,7 @@ impl SignatureSet {
         templates: &str,
     ) -> Result<SignatureSet, Error> {
         let mut sigs = Vec::new();
-        let mut vocab: Vec<String> = Vec::new();
-        let mut vocab_ids: BTreeMap<String, u32> = BTreeMap::new();
-        let mut joined_ids: Vec<bool> = Vec::new();
-        // ROT13 spellings: (folded ROT13 of the raw option, vocabulary id).
-        let mut rot: BTreeSet<(String, u32)> = BTreeSet::new();
-        let mut phrases = Vec::new();
+        let mut raw = Vec::new();
         for (file, contents) in phrase_files {
             for (lineno, line) in contents.lines().enumerate() {
                 let Some((category, weight, pattern)) = parse_line(file, lineno + 1, line)? else {
@@ -211,169 +389,11 @@ impl SignatureSet {
                     Some(p) => (true, p),
                     None => (false, pattern),
                 };
-                let raw = parse_slots(pattern).map_err(|m| line_error(file, lineno + 1, &m))?;
-                let mut slots = Vec::new();
-                let mut min_len = 0usize;
-                let mut required_words = 0usize;
-                let raw_len = raw.len();
-                // A slot inside a token of several groups (`{忽略|无视}{之前|以前}`) may start or end
-                // mid-token; its options get their own vocabulary ids so that the same word used
-                // alone keeps its whole-word treatment.
-                let in_joined_token: Vec<bool> = (0..raw_len)
-                    .map(|k| raw[k].joined || raw.get(k + 1).is_some_and(|n| n.joined))
-                    .collect();
-                for (k, r) in raw.into_iter().enumerate() {
-                    if r.gap > 0 {
-                        if k == 0 || k + 1 == raw_len {
-                            return Err(line_error(
-                                file,
-                                lineno + 1,
-                                "a `~N` gap cannot start or end a pattern",
-                            ));
-                        }
-                        slots.push(Slot {
-                            options: Vec::new(),
-                            optional: true,
-                            joined: false,
-                            gap: r.gap,
-                        });
-                        continue;
-                    }
-                    let explicit_empty = r.options.iter().any(String::is_empty);
-                    let mut options = Vec::new();
-                    let mut optional = false;
-                    let mut shortest = usize::MAX;
-                    for o in &r.options {
-                        let folded = views(o).words;
-                        if folded.is_empty() {
-                            if !o.is_empty() {
-                                return Err(line_error(
-                                    file,
-                                    lineno + 1,
-                                    &format!("option `{o}` has no letters or digits; write `{{…|}}` for an optional slot"),
-                                ));
-                            }
-                            optional = true;
-                            shortest = 0;
-                            continue;
-                        }
-                        shortest = shortest.min(folded.chars().filter(|c| *c != ' ').count());
-                        let key = if in_joined_token[k] {
-                            format!("{folded}\u{0}")
-                        } else {
-                            folded.clone()
-                        };
-                        let id = match vocab_ids.get(&key) {
-                            Some(&i) => i as usize,
-                            None => {
-                                vocab_ids.insert(key, vocab.len() as u32);
-                                vocab.push(folded);
-                                joined_ids.push(in_joined_token[k]);
-                                vocab.len() - 1
-                            }
-                        };
-                        options.push(id as u32);
-                        // ROT13 applies to what the sender wrote, so spell it from the raw option.
-                        if o.bytes().all(|b| b.is_ascii_alphabetic() || b == b' ') {
-                            rot.insert((views(&rot13(o)).words, id as u32));
-                        }
-                    }
-                    if options.is_empty() {
-                        if !explicit_empty {
-                            return Err(line_error(
-                                file,
-                                lineno + 1,
-                                "a slot has no letters or digits (symbol patterns belong in templates.txt)",
-                            ));
-                        }
-                        continue; // an optional slot of punctuation: nothing to match in word views
-                    }
-                    options.sort_unstable();
-                    options.dedup();
-                    if !optional {
-                        required_words += 1;
-                    }
-                    min_len += shortest;
-                    slots.push(Slot {
-                        options,
-                        optional,
-                        joined: r.joined && !slots.is_empty(),
-                        gap: 0,
-                    });
-                }
-                if slots.is_empty()
-                    || slots.iter().all(|s| s.optional)
-                    || slots.first().is_some_and(|s| s.gap > 0)
-                {
-                    return Err(line_error(
-                        file,
-                        lineno + 1,
-                        "pattern has no required words",
-                    ));
-                }
-                let multiword = required_words > 1 && slots.iter().skip(1).any(|s| !s.joined);
-                phrases.push(Phrase {
-                    sig,
-                    slots,
-                    prefix,
-                    min_len,
-                    multiword,
-                });
+                let slots = parse_slots(pattern).map_err(|m| line_error(file, lineno + 1, &m))?;
+                validate_slots(&slots).map_err(|m| line_error(file, lineno + 1, &m))?;
+                raw.push(RawPhrase { sig, slots, prefix });
             }
         }
-        let mut starts = alloc::vec![Vec::new(); vocab.len()];
-        for (p, phrase) in phrases.iter().enumerate() {
-            for (s, slot) in phrase.slots.iter().enumerate() {
-                for &id in &slot.options {
-                    starts[id as usize].push((p as u32, s as u16));
-                }
-                if !slot.optional {
-                    break;
-                }
-            }
-        }
-        let mut whole_word = alloc::vec![true; vocab.len()];
-        for phrase in &phrases {
-            for (k, slot) in phrase.slots.iter().enumerate() {
-                let next_joined = phrase.slots.get(k + 1).is_some_and(|n| n.joined);
-                let last_prefix = phrase.prefix && k + 1 == phrase.slots.len();
-                if slot.joined || next_joined || last_prefix {
-                    for &id in &slot.options {
-                        whole_word[id as usize] = false;
-                    }
-                }
-            }
-        }
-        // Options that start a word, in a Latin script: searchable from word starts only.
-        let starts_word: Vec<bool> = vocab
-            .iter()
-            .zip(&joined_ids)
-            .map(|(v, joined)| {
-                !joined && v.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
-            })
-            .collect();
-        // ASCII text can skip the floating automaton only if every phrase using a floating option
-        // also needs a slot that no ASCII text can fill.
-        let floating_needs_non_ascii = phrases.iter().all(|p| {
-            let uses_floating = p
-                .slots
-                .iter()
-                .any(|s| s.options.iter().any(|&id| !starts_word[id as usize]));
-            !uses_floating
-                || p.slots.iter().any(|s| {
-                    !s.optional && s.options.iter().all(|&id| !vocab[id as usize].is_ascii())
-                })
-        });
-        let words: Vec<(String, u32)> = vocab.iter().cloned().zip(0u32..).collect();
-        let compact: Vec<(String, u32)> = words
-            .iter()
-            .map(|(w, i)| (w.replace(' ', ""), *i))
-            .collect();
-        let rot_words: Vec<(String, u32)> = rot.iter().cloned().collect();
-        let rot_compact: Vec<(String, u32)> = rot_words
-            .iter()
-            .map(|(w, i)| (w.replace(' ', ""), *i))
-            .collect();
         let (mut sym_patterns, mut symbols_sigs) = (Vec::new(), Vec::new());
         for (lineno, line) in templates.lines().enumerate() {
             let Some((category, weight, pattern)) = parse_line("templates", lineno + 1, line)?
@@ -402,38 +422,11 @@ impl SignatureSet {
         }
         Ok(SignatureSet {
             sigs,
-            phrases,
-            starts,
-            whole_word,
-            phrase_views: [
-                PhraseView::build(
-                    &words,
-                    &starts_word,
-                    floating_needs_non_ascii,
-                    true,
-                    Layer::Plain,
-                )?,
-                PhraseView::build(
-                    &rot_words,
-                    &starts_word,
-                    floating_needs_non_ascii,
-                    true,
-                    Layer::Rot13,
-                )?,
-                PhraseView::build(
-                    &compact,
-                    &starts_word,
-                    floating_needs_non_ascii,
-                    false,
-                    Layer::Spaced,
-                )?,
-                PhraseView::build(
-                    &rot_compact,
-                    &starts_word,
-                    floating_needs_non_ascii,
-                    false,
-                    Layer::Rot13,
-                )?,
+            views: [
+                ViewPhrases::build(&raw, Spelling::Words, Layer::Plain)?,
+                ViewPhrases::build(&raw, Spelling::Rot13Words, Layer::Rot13)?,
+                ViewPhrases::build(&raw, Spelling::Compact, Layer::Spaced)?,
+                ViewPhrases::build(&raw, Spelling::Rot13Compact, Layer::Rot13)?,
             ],
             // Few patterns: a DFA costs little memory and scans fastest.
             symbols: if sym_patterns.is_empty() {
@@ -459,7 +452,7 @@ impl SignatureSet {
     /// Heap bytes held by the compiled automata.
     pub fn memory_usage(&self) -> usize {
         let views: usize = self
-            .phrase_views
+            .views
             .iter()
             .map(|v| {
                 v.anchored.as_ref().map_or(0, |a| a.memory_usage())
@@ -479,9 +472,9 @@ impl SignatureSet {
         self.sigs.is_empty()
     }
 
-    /// Distinct options across all phrase slots (the automaton's vocabulary).
-    pub fn vocabulary_len(&self) -> usize {
-        self.phrase_views[0].anchored_ids.len() + self.phrase_views[0].floating_ids.len()
+    /// Distinct anchors in the words view (the automaton's vocabulary).
+    pub fn anchor_count(&self) -> usize {
+        self.views[0].by_anchor.len()
     }
 
     /// The signatures that match normalized views: (signature index, layer), one entry per
@@ -495,7 +488,7 @@ impl SignatureSet {
         out
     }
 
-    /// Scans the three views; hits may repeat a signature under several layers.
+    /// Scans the three views; each signature is reported once, under the first view that finds it.
     pub(crate) fn scan(
         &self,
         words: &str,
@@ -503,13 +496,11 @@ impl SignatureSet {
         symbols: &str,
         out: &mut Vec<SignatureHit>,
     ) {
-        // Each later view only reports phrases the earlier ones missed, so a plain phrase is not
-        // also counted as an obfuscated one.
-        // The ROT13 and compact views cost as much as the plain one; run them only when the text
-        // shows what they catch: ROT13 spellings of common words, or words run together.
+        // The ROT13 and compact views run only when the text shows what they catch: ROT13
+        // spellings of common words, or words run together.
         let (rot13, merged) = view_hints(words);
         let mut found: Vec<u32> = Vec::new();
-        for view in &self.phrase_views {
+        for view in &self.views {
             let wanted = match (view.layer, view.spaced) {
                 (Layer::Rot13, true) => rot13,
                 (Layer::Rot13, false) => rot13 && merged,
@@ -517,8 +508,12 @@ impl SignatureSet {
                 _ => true,
             };
             if wanted {
-                let text = if view.spaced { words } else { compact };
-                self.scan_chains(view, text, &mut found, out);
+                self.scan_view(
+                    view,
+                    if view.spaced { words } else { compact },
+                    &mut found,
+                    out,
+                );
             }
         }
         if let Some(ac) = &self.symbols {
@@ -533,113 +528,37 @@ impl SignatureSet {
         }
     }
 
-    fn scan_chains(
+    fn scan_view(
         &self,
-        view: &PhraseView,
+        view: &ViewPhrases,
         text: &str,
         found: &mut Vec<u32>,
         out: &mut Vec<SignatureHit>,
     ) {
-        let spaced = view.spaced;
-        let bytes = text.as_bytes();
-        let mut occ: Vec<Occurrence> = Vec::new();
-        let keep = |start: usize, end: usize, id: u32, occ: &mut Vec<Occurrence>| {
-            let whole = spaced && self.whole_word.get(id as usize).copied().unwrap_or(false);
-            if whole && !(left_boundary(bytes, start) && right_boundary(bytes, end)) {
-                return;
-            }
-            if occ.len() < MAX_OCCURRENCES {
-                occ.push(Occurrence {
-                    start: start as u32,
-                    end: end as u32,
-                    id,
-                });
-            }
-        };
-        // Floating options are non-Latin or joined to a non-Latin neighbour: nothing to find in
-        // ASCII text.
-        let floating = view
-            .floating
-            .as_ref()
-            .filter(|_| !(view.floating_needs_non_ascii && text.is_ascii()));
-        let needs_sort = floating.is_some();
-        if let Some(ac) = floating {
-            for m in ac.find_overlapping_iter(text) {
-                if let Some(&id) = view.floating_ids.get(m.pattern().as_usize()) {
-                    keep(m.start(), m.end(), id, &mut occ);
-                }
-            }
-        }
-        if let Some(nfa) = &view.anchored {
-            if let Ok(root) = nfa.start_state(Anchored::Yes) {
-                // Walk the trie from each word start until it dies; no work inside words.
-                let mut start = 0usize;
-                while start < bytes.len() {
-                    let mut sid = root;
-                    for (pos, &b) in bytes.iter().enumerate().skip(start) {
-                        sid = nfa.next_state(Anchored::Yes, sid, b);
-                        if nfa.is_dead(sid) {
-                            break;
-                        }
-                        if nfa.is_match(sid) {
-                            for i in 0..nfa.match_len(sid) {
-                                let pid = nfa.match_pattern(sid, i);
-                                let end = pos + 1;
-                                if end - nfa.pattern_len(pid) == start {
-                                    if let Some(&id) = view.anchored_ids.get(pid.as_usize()) {
-                                        keep(start, end, id, &mut occ);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    start += bytes[start..]
-                        .iter()
-                        .position(|b| *b == b' ')
-                        .map_or(bytes.len(), |p| p + 1);
-                }
-            }
-        }
-        if occ.is_empty() {
-            return;
-        }
-        // The anchored walk yields occurrences in start order already; the floating automaton
-        // yields them by end.
-        if needs_sort {
-            occ.sort_unstable_by_key(|o| (o.start, o.id));
-        }
-        let bytes = text.as_bytes();
-        let mut search = Chain {
-            occ: &occ,
-            bytes,
-            spaced,
+        let mut check = Verifier {
+            bytes: text.as_bytes(),
+            spaced: view.spaced,
             steps: 0,
         };
-        for o in &occ {
-            let Some(starts) = self.starts.get(o.id as usize) else {
+        for (start, end, anchor) in view.anchors(text) {
+            let Some(list) = view.by_anchor.get(anchor as usize) else {
                 continue;
             };
-            if spaced && !left_boundary(bytes, o.start as usize) {
-                continue;
-            }
-            for &(p, s) in starts {
-                if found.contains(&p) {
-                    continue;
-                }
-                let Some(phrase) = self.phrases.get(p as usize) else {
+            for &p in list {
+                let Some(phrase) = view.phrases.get(p as usize) else {
                     continue;
                 };
-                if !spaced && (!phrase.multiword || phrase.min_len < MIN_COMPACT_LEN) {
+                if found.contains(&phrase.sig) {
                     continue;
                 }
-                if search.extend(phrase, s as usize + 1, o.end as usize) {
-                    found.push(p);
+                if check.phrase(phrase, start, end) {
+                    found.push(phrase.sig);
                     out.push(SignatureHit {
                         sig: phrase.sig as usize,
                         layer: view.layer,
                     });
                 }
-                if search.steps > MAX_CHAIN_STEPS {
+                if check.steps > MAX_STEPS {
                     return;
                 }
             }
@@ -647,75 +566,157 @@ impl SignatureSet {
     }
 }
 
-/// A chain search over the occurrences of one view.
-struct Chain<'a> {
-    occ: &'a [Occurrence],
+/// Verifies phrases around anchor hits by comparing slot options in place.
+struct Verifier<'a> {
     bytes: &'a [u8],
     spaced: bool,
     steps: usize,
 }
 
-impl Chain<'_> {
-    /// Can `phrase` be completed from slot `slot`, the previous slot having ended at byte `end`?
-    fn extend(&mut self, phrase: &Phrase, slot: usize, end: usize) -> bool {
+impl Verifier<'_> {
+    /// Does `phrase` match with its anchor slot at `start..end`?
+    fn phrase(&mut self, phrase: &Phrase, start: usize, end: usize) -> bool {
+        let anchor_joined = phrase.slots.get(phrase.anchor).is_some_and(|s| s.joined);
+        self.back(phrase, phrase.anchor, start, anchor_joined)
+            && self.forward(phrase, phrase.anchor + 1, end)
+    }
+
+    /// Can slots `0..k` end at the junction `pos` (where slot `k` begins)? `joined`: whether the
+    /// slot after the junction follows with no space.
+    fn back(&mut self, phrase: &Phrase, k: usize, pos: usize, joined: bool) -> bool {
         self.steps += 1;
-        if self.steps > MAX_CHAIN_STEPS {
+        if self.steps > MAX_STEPS {
             return false;
         }
-        let Some(s) = phrase.slots.get(slot) else {
-            // Chain complete: the last word must end at a word boundary unless it is a prefix.
-            return !self.spaced || phrase.prefix || right_boundary(self.bytes, end);
+        let Some(prev) = k.checked_sub(1) else {
+            return !self.spaced || left_boundary(self.bytes, pos);
         };
-        if s.optional && self.extend(phrase, slot + 1, end) {
+        let Some(slot) = phrase.slots.get(prev) else {
+            return false;
+        };
+        if slot.optional && self.back(phrase, prev, pos, joined) {
             return true;
         }
-        if s.gap > 0 {
-            // Skip one to `gap` whole words (word views only; the compact view has no words).
-            let mut pos = end;
-            for _ in 0..s.gap {
-                if !self.spaced || self.bytes.get(pos) != Some(&b' ') {
-                    return false;
-                }
-                pos = self
-                    .bytes
-                    .get(pos + 1..)
-                    .and_then(|r| r.iter().position(|b| *b == b' '))
-                    .map_or(self.bytes.len(), |p| pos + 1 + p);
-                if self.extend(phrase, slot + 1, pos) {
+        let end = if self.spaced && !joined {
+            match pos.checked_sub(1) {
+                Some(e) if self.bytes.get(e) == Some(&b' ') => e,
+                _ => return false,
+            }
+        } else {
+            pos
+        };
+        if slot.gap > 0 {
+            // Skip one to `gap` whole words backwards.
+            let mut j = end;
+            for _ in 0..slot.gap {
+                let word_start = self.bytes[..j]
+                    .iter()
+                    .rposition(|b| *b == b' ')
+                    .map_or(0, |p| p + 1);
+                if self.back(phrase, prev, word_start, false) {
                     return true;
                 }
-                if self.steps > MAX_CHAIN_STEPS {
-                    return false;
+                match word_start.checked_sub(1) {
+                    Some(e) if self.bytes.get(e) == Some(&b' ') => j = e,
+                    _ => return false,
                 }
             }
             return false;
         }
-        let next = if self.spaced && !s.joined {
-            if self.bytes.get(end) != Some(&b' ') {
-                return false;
-            }
-            end + 1
-        } else {
-            end
-        };
-        let first = self.occ.partition_point(|o| (o.start as usize) < next);
-        let mut i = first;
-        while let Some(o) = self.occ.get(i) {
-            if o.start as usize != next {
-                break;
-            }
-            i += 1;
-            if s.options.binary_search(&o.id).is_ok()
-                && self.extend(phrase, slot + 1, o.end as usize)
+        for option in &slot.options {
+            if self.bytes[..end].ends_with(option.as_bytes())
+                && self.back(phrase, prev, end - option.len(), slot.joined)
             {
                 return true;
-            }
-            if self.steps > MAX_CHAIN_STEPS {
-                return false;
             }
         }
         false
     }
+
+    /// Can slots `k..` begin at the junction `pos` (where slot `k - 1` ended)?
+    fn forward(&mut self, phrase: &Phrase, k: usize, pos: usize) -> bool {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return false;
+        }
+        let Some(slot) = phrase.slots.get(k) else {
+            return !self.spaced || phrase.prefix || right_boundary(self.bytes, pos);
+        };
+        if slot.optional && self.forward(phrase, k + 1, pos) {
+            return true;
+        }
+        if slot.gap > 0 {
+            // Skip one to `gap` whole words forwards.
+            let mut j = pos;
+            for _ in 0..slot.gap {
+                if !self.spaced || self.bytes.get(j) != Some(&b' ') {
+                    return false;
+                }
+                j = self.bytes[j + 1..]
+                    .iter()
+                    .position(|b| *b == b' ')
+                    .map_or(self.bytes.len(), |p| j + 1 + p);
+                if self.forward(phrase, k + 1, j) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        let start = if self.spaced && !slot.joined {
+            if self.bytes.get(pos) != Some(&b' ') {
+                return false;
+            }
+            pos + 1
+        } else {
+            pos
+        };
+        let rest = self.bytes.get(start..).unwrap_or(&[]);
+        for option in &slot.options {
+            if rest.starts_with(option.as_bytes())
+                && self.forward(phrase, k + 1, start + option.len())
+            {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// Checks what parsing alone cannot: gaps in the middle, options that fold to something, at
+/// least one required word.
+fn validate_slots(slots: &[RawSlot]) -> Result<(), String> {
+    let n = slots.len();
+    for (k, slot) in slots.iter().enumerate() {
+        if slot.gap > 0 {
+            if k == 0 || k + 1 == n {
+                return Err("a `~N` gap cannot start or end a pattern".to_string());
+            }
+            continue;
+        }
+        let explicit_empty = slot.options.iter().any(String::is_empty);
+        let mut any = false;
+        for o in slot.options.iter().filter(|o| !o.is_empty()) {
+            if views(o).words.is_empty() {
+                return Err(format!(
+                    "option `{o}` has no letters or digits; write `{{…|}}` for an optional slot"
+                ));
+            }
+            any = true;
+        }
+        if !any && !explicit_empty {
+            return Err(
+                "a slot has no letters or digits (symbol patterns belong in templates.txt)"
+                    .to_string(),
+            );
+        }
+    }
+    let required = slots
+        .iter()
+        .any(|s| s.gap == 0 && !s.options.iter().any(String::is_empty));
+    if !required {
+        return Err("pattern has no required words".to_string());
+    }
+    Ok(())
 }
 
 /// Texts this short always get the ROT13 views (they cost little there).
@@ -747,11 +748,22 @@ fn view_hints(words: &str) -> (bool, bool) {
             .iter()
             .position(|b| *b == b' ')
             .unwrap_or(bytes.len() - start);
-        merged =
-            len >= MERGED_WORD_LEN && bytes[start..start + len].iter().all(u8::is_ascii_lowercase);
+        merged = len >= MERGED_WORD_LEN && looks_like_words(&bytes[start..start + len]);
         start += len + 1;
     }
     (rot13, merged)
+}
+
+/// Letters only, with a vowel share like running text (about 40%; base64 and hex blobs, which
+/// also make long tokens, have fewer vowels or keep digits).
+fn looks_like_words(token: &[u8]) -> bool {
+    let vowels = token
+        .iter()
+        .filter(|b| matches!(b, b'a' | b'e' | b'i' | b'o' | b'u' | b'y'))
+        .count();
+    token.iter().all(u8::is_ascii_lowercase)
+        && vowels * 10 >= token.len() * 3
+        && vowels * 10 <= token.len() * 6
 }
 
 /// Word views hold only letters, digits and single spaces: a Latin word must not continue
@@ -778,7 +790,7 @@ fn right_boundary(bytes: &[u8], end: usize) -> bool {
     }
 }
 
-fn anchored_automaton(patterns: &[&str]) -> Result<Option<NFA>, Error> {
+fn anchored_automaton<P: AsRef<[u8]>>(patterns: &[P]) -> Result<Option<NFA>, Error> {
     if patterns.is_empty() {
         return Ok(None);
     }

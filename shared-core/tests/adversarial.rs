@@ -1,6 +1,9 @@
 //! Inputs built to hurt: huge bodies, deep nesting, invalid UTF-8, hostile Unicode, decode bombs.
 //! Each must get a typed error or a verdict — never a panic, never unbounded work.
 
+// Test code: a failed setup should stop the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use shared_core::{Decision, Engine, Policy};
 
 fn engine() -> Engine {

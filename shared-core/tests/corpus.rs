@@ -7,6 +7,9 @@
 //!
 //! "Flagged" means not `allow` (escalated or blocked); "blocked" means `block`.
 
+// Test code: a failed setup should stop the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

@@ -2,6 +2,9 @@
 //! "developer mode") and ordinary non-English text. These decide whether people keep a firewall
 //! on: the default policy must never block them and may escalate only a few.
 
+// Test code: a failed setup should stop the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use shared_core::{Decision, Engine, Policy};
 
 /// Share of these prompts the edge may escalate (the analyzer then decides).

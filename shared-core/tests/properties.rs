@@ -5,6 +5,9 @@
 //! - Redaction leaves no detected PII or secret behind.
 //! - Scores stay in [0, 1] and decisions follow the thresholds.
 
+// Test code: a failed setup should stop the test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use proptest::prelude::*;
 use shared_core::pii::Scanner;
 use shared_core::{normalize, Decision, Engine, Policy, Request};
