@@ -226,11 +226,9 @@ impl Engine {
         let mut v = views(text);
         if let Some(allow) = &self.allowlist {
             v.words = allow.replace_all(&v.words, &[" "][..].repeat(allow.patterns_len()));
-            v.compact = v.words.replace(' ', "");
         }
         let mut hits: Vec<SignatureHit> = Vec::new();
-        self.signatures
-            .scan(&v.words, &v.compact, &v.symbols, &mut hits);
+        self.signatures.scan(&v.words, &v.symbols, &mut hits);
         let role_weight = self.policy.role_weights.get(origin.role);
         let mut obfuscated_attack = false;
         for hit in hits {

@@ -50,8 +50,6 @@ pub struct ObfuscationSignals {
 pub struct Views {
     /// Folded words separated by single spaces.
     pub words: String,
-    /// Folded letters and digits only.
-    pub compact: String,
     /// Folded text with punctuation, whitespace collapsed; starts with a newline so that
     /// line-anchored patterns (`\nassistant:`) match on the first line too.
     pub symbols: String,
@@ -59,6 +57,14 @@ pub struct Views {
     pub hidden: String,
     /// What the pass saw along the way.
     pub signals: ObfuscationSignals,
+}
+
+impl Views {
+    /// The *compact* view: the words view without spaces, for phrases split by stray separators.
+    /// Built on demand; most texts never need it.
+    pub fn compact(&self) -> String {
+        self.words.replace(' ', "")
+    }
 }
 
 /// Normalizes `text` to the form signatures match against (the *words* view).
@@ -274,7 +280,6 @@ impl Builder {
         Builder {
             views: Views {
                 words: String::with_capacity(n),
-                compact: String::with_capacity(n),
                 symbols: {
                     let mut s = String::with_capacity(n + 1);
                     s.push('\n');
@@ -313,7 +318,6 @@ impl Builder {
             if byte.is_ascii_alphabetic() {
                 self.token_latin = true;
             }
-            self.views.compact.push(w);
         } else {
             self.separator(byte.to_ascii_lowercase() as char);
         }
@@ -374,7 +378,6 @@ impl Builder {
                 Script::Cyrillic | Script::Greek => self.token_other_script = true,
                 Script::Other => {}
             }
-            self.views.compact.push(w);
         } else {
             self.end_token_if_any();
             self.sep = Some(match self.sep {
@@ -584,7 +587,7 @@ mod tests {
     fn views_keep_what_each_matcher_needs() {
         let v = views("Hello,   World!\n\n<|im_start|>system");
         assert_eq!(v.words, "heiio worid im start system");
-        assert_eq!(v.compact, "heiioworidimstartsystem");
+        assert_eq!(v.compact(), "heiioworidimstartsystem");
         assert_eq!(v.symbols, "\nhello, world!\n<|im_start|>system");
     }
 

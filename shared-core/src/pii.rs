@@ -360,10 +360,15 @@ impl Scanner {
         let bytes = text.as_bytes();
         let mut found = Vec::new();
         secrets(text, &mut found);
-        emails(bytes, &mut found);
-        numbers(bytes, &mut found);
-        ibans(bytes, &mut found);
-        ipv4(bytes, &mut found);
+        // Emails need an `@`; numbers, IBANs and IP addresses need digits. Much text has neither.
+        if bytes.contains(&b'@') {
+            emails(bytes, &mut found);
+        }
+        if bytes.iter().any(u8::is_ascii_digit) {
+            numbers(bytes, &mut found);
+            ibans(bytes, &mut found);
+            ipv4(bytes, &mut found);
+        }
         resolve(found)
     }
 }
@@ -433,9 +438,12 @@ fn secrets(text: &str, out: &mut Vec<Detection>) {
 
 /// Length of the run of `pred` bytes at `from`, up to `cap`.
 fn run(bytes: &[u8], from: usize, pred: impl Fn(u8) -> bool, cap: usize) -> usize {
-    bytes.get(from..).map_or(0, |rest| {
-        rest.iter().take(cap).take_while(|b| pred(**b)).count()
-    })
+    let end = from.saturating_add(cap).min(bytes.len());
+    let mut i = from;
+    while i < end && pred(bytes[i]) {
+        i += 1;
+    }
+    i.saturating_sub(from)
 }
 
 fn find_within(hay: &[u8], needle: &[u8], limit: usize) -> Option<usize> {

@@ -157,8 +157,8 @@ impl Spelling {
         match self {
             Spelling::Words => views(option).words,
             Spelling::Rot13Words => views(&rot13(option)).words,
-            Spelling::Compact => views(option).compact,
-            Spelling::Rot13Compact => views(&rot13(option)).compact,
+            Spelling::Compact => views(option).compact(),
+            Spelling::Rot13Compact => views(&rot13(option)).compact(),
         }
     }
 }
@@ -481,7 +481,7 @@ impl SignatureSet {
     /// signature and layer. This is the signature stage alone, for benchmarks and tools.
     pub fn matches(&self, views: &crate::normalize::Views) -> Vec<(usize, Layer)> {
         let mut hits = Vec::new();
-        self.scan(&views.words, &views.compact, &views.symbols, &mut hits);
+        self.scan(&views.words, &views.symbols, &mut hits);
         let mut out: Vec<(usize, Layer)> = hits.into_iter().map(|h| (h.sig, h.layer)).collect();
         out.sort_unstable();
         out.dedup();
@@ -489,16 +489,15 @@ impl SignatureSet {
     }
 
     /// Scans the three views; each signature is reported once, under the first view that finds it.
-    pub(crate) fn scan(
-        &self,
-        words: &str,
-        compact: &str,
-        symbols: &str,
-        out: &mut Vec<SignatureHit>,
-    ) {
+    pub(crate) fn scan(&self, words: &str, symbols: &str, out: &mut Vec<SignatureHit>) {
         // The ROT13 and compact views run only when the text shows what they catch: ROT13
         // spellings of common words, or words run together.
         let (rot13, merged) = view_hints(words);
+        let compact = if merged {
+            words.replace(' ', "")
+        } else {
+            String::new()
+        };
         let mut found: Vec<u32> = Vec::new();
         for view in &self.views {
             let wanted = match (view.layer, view.spaced) {
@@ -510,7 +509,7 @@ impl SignatureSet {
             if wanted {
                 self.scan_view(
                     view,
-                    if view.spaced { words } else { compact },
+                    if view.spaced { words } else { &compact },
                     &mut found,
                     out,
                 );
@@ -732,13 +731,22 @@ const MERGED_WORD_LEN: usize = 14;
 /// more suggests words were run together.
 fn view_hints(words: &str) -> (bool, bool) {
     let bytes = words.as_bytes();
+    const fn pair(a: u8, b: u8) -> u16 {
+        (a as u16) << 8 | b as u16
+    }
+    const TH: u16 = pair(b't', b'h');
+    const HE: u16 = pair(b'h', b'e');
+    const GU: u16 = pair(b'g', b'u');
+    const UR: u16 = pair(b'u', b'r');
     let (mut plain, mut rotated) = (0usize, 0usize);
-    for w in bytes.windows(2) {
-        match w {
-            b"th" | b"he" => plain += 1,
-            b"gu" | b"ur" => rotated += 1,
+    let mut prev = 0u8;
+    for &b in bytes {
+        match pair(prev, b) {
+            TH | HE => plain += 1,
+            GU | UR => rotated += 1,
             _ => {}
         }
+        prev = b;
     }
     let rot13 = bytes.len() < ROT13_ALWAYS_BELOW || (rotated >= 2 && rotated > plain);
     let mut merged = false;
@@ -929,7 +937,7 @@ mod tests {
     fn hits(s: &SignatureSet, text: &str) -> Vec<(usize, Layer)> {
         let v = views(text);
         let mut out = Vec::new();
-        s.scan(&v.words, &v.compact, &v.symbols, &mut out);
+        s.scan(&v.words, &v.symbols, &mut out);
         out.sort_by_key(|h| (h.sig, h.layer));
         out.dedup();
         out.into_iter().map(|h| (h.sig, h.layer)).collect()
