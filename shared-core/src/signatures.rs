@@ -306,27 +306,37 @@ impl ViewPhrases {
                 let mut start = 0usize;
                 while start < bytes.len() {
                     let mut sid = root;
-                    for (pos, &b) in bytes.iter().enumerate().skip(start) {
+                    let mut pos = start;
+                    let mut first_space = None;
+                    while let Some(&b) = bytes.get(pos) {
+                        if b == b' ' && first_space.is_none() {
+                            first_space = Some(pos);
+                        }
                         sid = nfa.next_state(Anchored::Yes, sid, b);
                         if nfa.is_dead(sid) {
                             break;
                         }
+                        pos += 1;
                         if nfa.is_match(sid) {
                             for i in 0..nfa.match_len(sid) {
                                 let pid = nfa.match_pattern(sid, i);
-                                let end = pos + 1;
-                                if end - nfa.pattern_len(pid) == start {
+                                if pos - nfa.pattern_len(pid) == start {
                                     if let Some(&id) = self.anchored_ids.get(pid.as_usize()) {
-                                        hits.push((start, end, id));
+                                        hits.push((start, pos, id));
                                     }
                                 }
                             }
                         }
                     }
-                    start += bytes[start..]
-                        .iter()
-                        .position(|b| *b == b' ')
-                        .map_or(bytes.len(), |p| p + 1);
+                    // The next word starts after the first space; where the walk stopped, that
+                    // space is still ahead, so the search resumes there rather than at `start`.
+                    let space = first_space.or_else(|| {
+                        bytes[pos..]
+                            .iter()
+                            .position(|b| *b == b' ')
+                            .map(|p| pos + p)
+                    });
+                    start = space.map_or(bytes.len(), |s| s + 1);
                 }
             }
         }
@@ -622,8 +632,12 @@ impl Verifier<'_> {
             }
             return false;
         }
+        let before = &self.bytes[..end];
+        let last = before.last().copied();
         for option in &slot.options {
-            if self.bytes[..end].ends_with(option.as_bytes())
+            // Compare the edge byte first: most options fail there, without a memcmp call.
+            if option.as_bytes().last().copied() == last
+                && before.ends_with(option.as_bytes())
                 && self.back(phrase, prev, end - option.len(), slot.joined)
             {
                 return true;
@@ -670,8 +684,10 @@ impl Verifier<'_> {
             pos
         };
         let rest = self.bytes.get(start..).unwrap_or(&[]);
+        let first = rest.first().copied();
         for option in &slot.options {
-            if rest.starts_with(option.as_bytes())
+            if option.as_bytes().first().copied() == first
+                && rest.starts_with(option.as_bytes())
                 && self.forward(phrase, k + 1, start + option.len())
             {
                 return true;
