@@ -228,7 +228,7 @@ impl Engine {
             v.words = allow.replace_all(&v.words, &[" "][..].repeat(allow.patterns_len()));
         }
         let mut hits: Vec<SignatureHit> = Vec::new();
-        self.signatures.scan(&v.words, &v.symbols, &mut hits);
+        self.signatures.scan(&v, &mut hits);
         let role_weight = self.policy.role_weights.get(origin.role);
         let mut obfuscated_attack = false;
         for hit in hits {

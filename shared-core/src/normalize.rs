@@ -45,6 +45,21 @@ pub struct ObfuscationSignals {
     pub spaced_words: u32,
 }
 
+/// Cheap statistics the matchers use to decide which extra views are worth scanning.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TextHints {
+    /// Occurrences of `th` and `he` inside words (common in English).
+    pub english_bigrams: u32,
+    /// Occurrences of `gu` and `ur` inside words (`th` and `he` under ROT13).
+    pub rot13_bigrams: u32,
+    /// Letters-only tokens of 14 or more letters with a vowel share like running text: words
+    /// that were probably run together (`ignoreallpreviousinstructions`).
+    pub merged_words: u32,
+}
+
+/// Shortest token counted in [`TextHints::merged_words`].
+const MERGED_WORD_LEN: u32 = 14;
+
 /// The normalized views of one text.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Views {
@@ -57,6 +72,8 @@ pub struct Views {
     pub hidden: String,
     /// What the pass saw along the way.
     pub signals: ObfuscationSignals,
+    /// Statistics for choosing extra views.
+    pub hints: TextHints,
 }
 
 impl Views {
@@ -218,6 +235,18 @@ fn fold_non_ascii(c: char, b: &mut Builder) {
     });
 }
 
+/// Letters only, with a vowel share like running text (about 40%); base64 and hex blobs, which
+/// also make long tokens, have fewer vowels or keep digits.
+fn looks_like_words(token: &[u8]) -> bool {
+    let vowels = token
+        .iter()
+        .filter(|b| matches!(b, b'a' | b'e' | b'i' | b'o' | b'u' | b'y'))
+        .count();
+    token.iter().all(u8::is_ascii_lowercase)
+        && vowels * 10 >= token.len() * 3
+        && vowels * 10 <= token.len() * 6
+}
+
 /// The leetspeak reading of an already lowercased character, for the word views.
 fn leet(c: char) -> char {
     match c {
@@ -273,6 +302,8 @@ struct Builder {
     run: Vec<(char, Sep)>,
     /// Symbols view: pending whitespace (None, Some(false)=space, Some(true)=newline).
     pending_ws: Option<bool>,
+    /// The previous ASCII character of the current word (0 at word edges), for bigram hints.
+    prev_word_byte: u8,
 }
 
 impl Builder {
@@ -294,6 +325,7 @@ impl Builder {
             sep: None,
             run: Vec::new(),
             pending_ws: None,
+            prev_word_byte: 0,
         }
     }
 
@@ -312,6 +344,12 @@ impl Builder {
         }
         let w = WORD_BYTE[usize::from(byte & 0x7F)];
         if w != 0 {
+            match (self.prev_word_byte, w) {
+                (b't', b'h') | (b'h', b'e') => self.views.hints.english_bigrams += 1,
+                (b'g', b'u') | (b'u', b'r') => self.views.hints.rot13_bigrams += 1,
+                _ => {}
+            }
+            self.prev_word_byte = w;
             let w = w as char;
             self.token.push(w);
             self.token_chars += 1;
@@ -319,6 +357,7 @@ impl Builder {
                 self.token_latin = true;
             }
         } else {
+            self.prev_word_byte = 0;
             self.separator(byte.to_ascii_lowercase() as char);
         }
     }
@@ -356,6 +395,7 @@ impl Builder {
                 }
             }
         }
+        self.prev_word_byte = 0;
         // Symbols view: everything but whitespace verbatim; whitespace collapsed.
         if c.is_whitespace() {
             let nl = c == '\n' || c == '\r';
@@ -408,6 +448,9 @@ impl Builder {
         }
         if self.token_latin && self.token_other_script {
             self.views.signals.mixed_script_words += 1;
+        }
+        if self.token_chars >= MERGED_WORD_LEN && looks_like_words(self.token.as_bytes()) {
+            self.views.hints.merged_words += 1;
         }
         let sep_before = self.sep.take().unwrap_or_default();
         if self.token_chars == 1 {

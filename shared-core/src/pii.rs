@@ -366,8 +366,6 @@ impl Scanner {
         }
         if bytes.iter().any(u8::is_ascii_digit) {
             numbers(bytes, &mut found);
-            ibans(bytes, &mut found);
-            ipv4(bytes, &mut found);
         }
         resolve(found)
     }
@@ -527,9 +525,9 @@ fn emails(bytes: &[u8], out: &mut Vec<Detection>) {
     }
 }
 
-/// Cards, SSNs and phone numbers: runs of digits with separators. Each run is tried at every
-/// digit-group boundary, longest first, so that neighbouring numbers (`123-45-6789 4111 …`)
-/// are found separately rather than merged into something that is neither.
+/// Cards, SSNs, phone numbers, IBANs and IPv4 addresses, in one pass that stops at digits. A
+/// run of digit groups is tried at every group boundary, longest first, so that neighbouring
+/// numbers (`123-45-6789 4111 …`) are found separately rather than merged into neither.
 fn numbers(bytes: &[u8], out: &mut Vec<Detection>) {
     let is_sep = |c: u8| matches!(c, b' ' | b'-' | b'(' | b')' | b'.');
     let mut i = 0;
@@ -537,9 +535,36 @@ fn numbers(bytes: &[u8], out: &mut Vec<Detection>) {
         let b = bytes[i];
         let starts = b.is_ascii_digit()
             || ((b == b'+' || b == b'(') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
-        if !starts || (i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'.')) {
+        if !starts {
             i += 1;
             continue;
+        }
+        // An IBAN's check digits follow its two country letters directly.
+        if b.is_ascii_digit() && i >= 2 {
+            if let Some(end) = iban_at(bytes, i - 2) {
+                out.push(Detection {
+                    kind: DataKind::Iban,
+                    start: i - 2,
+                    end,
+                });
+                i = end;
+                continue;
+            }
+        }
+        if i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'.') {
+            i += 1;
+            continue;
+        }
+        if b.is_ascii_digit() {
+            if let Some(end) = ipv4_at(bytes, i) {
+                out.push(Detection {
+                    kind: DataKind::IpAddress,
+                    start: i,
+                    end,
+                });
+                i = end;
+                continue;
+            }
         }
         // (end of the group, digits so far, separators so far) for each digit group.
         let mut groups: Vec<(usize, usize, usize)> = Vec::new();
@@ -657,52 +682,41 @@ fn luhn(digits: &[u8]) -> bool {
     sum % 10 == 0
 }
 
-fn ibans(bytes: &[u8], out: &mut Vec<Detection>) {
-    let mut i = 0;
-    while i + 15 <= bytes.len() {
-        let boundary = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
-        if !(boundary
-            && bytes[i].is_ascii_uppercase()
-            && bytes[i + 1].is_ascii_uppercase()
-            && bytes[i + 2].is_ascii_digit()
-            && bytes[i + 3].is_ascii_digit())
+/// An IBAN starting at `i` (two capital letters, two check digits, up to 30 more characters in
+/// optional groups of four): its end, if the mod-97 check passes.
+fn iban_at(bytes: &[u8], i: usize) -> Option<usize> {
+    let boundary = i == 0 || !bytes.get(i - 1)?.is_ascii_alphanumeric();
+    let head = bytes.get(i..i + 4)?;
+    if !(boundary
+        && head[0].is_ascii_uppercase()
+        && head[1].is_ascii_uppercase()
+        && head[2].is_ascii_digit()
+        && head[3].is_ascii_digit())
+    {
+        return None;
+    }
+    let mut chars: Vec<u8> = Vec::with_capacity(34);
+    let mut j = i;
+    let mut end = i;
+    while j < bytes.len() && chars.len() < 34 {
+        let c = bytes[j];
+        if c.is_ascii_uppercase() || c.is_ascii_digit() {
+            chars.push(c);
+            j += 1;
+            end = j;
+        } else if c == b' '
+            && bytes
+                .get(j + 1)
+                .is_some_and(|n| n.is_ascii_uppercase() || n.is_ascii_digit())
+            && (chars.len() % 4 == 0)
         {
-            i += 1;
-            continue;
-        }
-        // Collect up to 34 alphanumerics, allowing single spaces between groups.
-        let mut chars: Vec<u8> = Vec::with_capacity(34);
-        let mut j = i;
-        let mut end = i;
-        while j < bytes.len() && chars.len() < 34 {
-            let c = bytes[j];
-            if c.is_ascii_uppercase() || c.is_ascii_digit() {
-                chars.push(c);
-                j += 1;
-                end = j;
-            } else if c == b' '
-                && bytes
-                    .get(j + 1)
-                    .is_some_and(|n| n.is_ascii_uppercase() || n.is_ascii_digit())
-                && (chars.len() % 4 == 0)
-            {
-                j += 1;
-            } else {
-                break;
-            }
-        }
-        let clean_end = !bytes.get(end).is_some_and(u8::is_ascii_alphanumeric);
-        if chars.len() >= 15 && clean_end && mod97(&chars) == 1 {
-            out.push(Detection {
-                kind: DataKind::Iban,
-                start: i,
-                end,
-            });
-            i = end;
+            j += 1;
         } else {
-            i += 1;
+            break;
         }
     }
+    let clean_end = !bytes.get(end).is_some_and(u8::is_ascii_alphanumeric);
+    (chars.len() >= 15 && clean_end && mod97(&chars) == 1).then_some(end)
 }
 
 fn mod97(chars: &[u8]) -> u32 {
@@ -723,59 +737,34 @@ fn mod97(chars: &[u8]) -> u32 {
     rem
 }
 
-fn ipv4(bytes: &[u8], out: &mut Vec<Detection>) {
-    let mut i = 0;
-    while i < bytes.len() {
-        if !bytes[i].is_ascii_digit()
-            || (i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'.'))
-        {
-            i += 1;
-            continue;
+/// A dotted-quad IPv4 address starting at `start` (each octet ≤ 255): its end.
+fn ipv4_at(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut j = start;
+    for octet in 0..4 {
+        let n = run(bytes, j, |b| b.is_ascii_digit(), 4);
+        if n == 0 || n > 3 {
+            return None;
         }
-        let start = i;
-        let mut j = i;
-        let mut octets = 0;
-        let mut ok = true;
-        while octets < 4 {
-            let n = run(bytes, j, |b| b.is_ascii_digit(), 4);
-            if n == 0 || n > 3 {
-                ok = false;
-                break;
-            }
-            let value = bytes[j..j + n]
-                .iter()
-                .fold(0u32, |a, d| a * 10 + u32::from(d - b'0'));
-            if value > 255 {
-                ok = false;
-                break;
-            }
-            j += n;
-            octets += 1;
-            if octets < 4 {
-                if bytes.get(j) != Some(&b'.') {
-                    ok = false;
-                    break;
-                }
-                j += 1;
-            }
+        let value = bytes[j..j + n]
+            .iter()
+            .fold(0u32, |a, d| a * 10 + u32::from(d - b'0'));
+        if value > 255 {
+            return None;
         }
-        let continues = match bytes.get(j) {
-            Some(b'.') => bytes.get(j + 1).is_some_and(u8::is_ascii_digit),
-            Some(b) => b.is_ascii_alphanumeric(),
-            None => false,
-        };
-        let clean_end = !continues;
-        if ok && clean_end {
-            out.push(Detection {
-                kind: DataKind::IpAddress,
-                start,
-                end: j,
-            });
-            i = j;
-        } else {
-            i += run(bytes, i, |b| b.is_ascii_digit() || b == b'.', usize::MAX).max(1);
+        j += n;
+        if octet < 3 {
+            if bytes.get(j) != Some(&b'.') {
+                return None;
+            }
+            j += 1;
         }
     }
+    let continues = match bytes.get(j) {
+        Some(b'.') => bytes.get(j + 1).is_some_and(u8::is_ascii_digit),
+        Some(b) => b.is_ascii_alphanumeric(),
+        None => false,
+    };
+    (!continues).then_some(j)
 }
 
 /// Sorts detections and keeps the longest of any overlapping group.

@@ -34,7 +34,7 @@ use alloc::vec::Vec;
 
 use crate::category::Category;
 use crate::decode::Layer;
-use crate::normalize::views;
+use crate::normalize::{views, Views};
 use crate::Error;
 
 /// The phrase lists shipped with the crate: (file name, contents).
@@ -491,7 +491,7 @@ impl SignatureSet {
     /// signature and layer. This is the signature stage alone, for benchmarks and tools.
     pub fn matches(&self, views: &crate::normalize::Views) -> Vec<(usize, Layer)> {
         let mut hits = Vec::new();
-        self.scan(&views.words, &views.symbols, &mut hits);
+        self.scan(views, &mut hits);
         let mut out: Vec<(usize, Layer)> = hits.into_iter().map(|h| (h.sig, h.layer)).collect();
         out.sort_unstable();
         out.dedup();
@@ -499,10 +499,11 @@ impl SignatureSet {
     }
 
     /// Scans the three views; each signature is reported once, under the first view that finds it.
-    pub(crate) fn scan(&self, words: &str, symbols: &str, out: &mut Vec<SignatureHit>) {
+    pub(crate) fn scan(&self, v: &Views, out: &mut Vec<SignatureHit>) {
+        let (words, symbols) = (v.words.as_str(), v.symbols.as_str());
         // The ROT13 and compact views run only when the text shows what they catch: ROT13
         // spellings of common words, or words run together.
-        let (rot13, merged) = view_hints(words);
+        let (rot13, merged) = extra_views(v);
         let compact = if merged {
             words.replace(' ', "")
         } else {
@@ -737,57 +738,15 @@ fn validate_slots(slots: &[RawSlot]) -> Result<(), String> {
 /// Texts this short always get the ROT13 views (they cost little there).
 const ROT13_ALWAYS_BELOW: usize = 256;
 
-/// Shortest token taken as several words run together (`ignoreallprevious…`).
-const MERGED_WORD_LEN: usize = 14;
-
-/// What the words view suggests about its text: (ROT13 likely, words run together).
-///
-/// ROT13 maps the commonest English bigrams `th` and `he` to `gu` and `ur`: when those outnumber
-/// the originals, the text is probably ROT13. A Latin token of [`MERGED_WORD_LEN`] letters or
-/// more suggests words were run together.
-fn view_hints(words: &str) -> (bool, bool) {
-    let bytes = words.as_bytes();
-    const fn pair(a: u8, b: u8) -> u16 {
-        (a as u16) << 8 | b as u16
-    }
-    const TH: u16 = pair(b't', b'h');
-    const HE: u16 = pair(b'h', b'e');
-    const GU: u16 = pair(b'g', b'u');
-    const UR: u16 = pair(b'u', b'r');
-    let (mut plain, mut rotated) = (0usize, 0usize);
-    let mut prev = 0u8;
-    for &b in bytes {
-        match pair(prev, b) {
-            TH | HE => plain += 1,
-            GU | UR => rotated += 1,
-            _ => {}
-        }
-        prev = b;
-    }
-    let rot13 = bytes.len() < ROT13_ALWAYS_BELOW || (rotated >= 2 && rotated > plain);
-    let mut merged = false;
-    let mut start = 0usize;
-    while start < bytes.len() && !merged {
-        let len = bytes[start..]
-            .iter()
-            .position(|b| *b == b' ')
-            .unwrap_or(bytes.len() - start);
-        merged = len >= MERGED_WORD_LEN && looks_like_words(&bytes[start..start + len]);
-        start += len + 1;
-    }
-    (rot13, merged)
-}
-
-/// Letters only, with a vowel share like running text (about 40%; base64 and hex blobs, which
-/// also make long tokens, have fewer vowels or keep digits).
-fn looks_like_words(token: &[u8]) -> bool {
-    let vowels = token
-        .iter()
-        .filter(|b| matches!(b, b'a' | b'e' | b'i' | b'o' | b'u' | b'y'))
-        .count();
-    token.iter().all(u8::is_ascii_lowercase)
-        && vowels * 10 >= token.len() * 3
-        && vowels * 10 <= token.len() * 6
+/// Which extra views the text calls for: (ROT13, compact). ROT13 maps the commonest English
+/// bigrams `th` and `he` to `gu` and `ur`: when those outnumber the originals the text is
+/// probably ROT13 (short texts always get the ROT13 views; they cost little there). Letters-only
+/// tokens long enough to be several words run together call for the compact view.
+fn extra_views(v: &Views) -> (bool, bool) {
+    let h = v.hints;
+    let rot13 = v.words.len() < ROT13_ALWAYS_BELOW
+        || (h.rot13_bigrams >= 2 && h.rot13_bigrams > h.english_bigrams);
+    (rot13, h.merged_words > 0)
 }
 
 /// Word views hold only letters, digits and single spaces: a Latin word must not continue
@@ -953,7 +912,7 @@ mod tests {
     fn hits(s: &SignatureSet, text: &str) -> Vec<(usize, Layer)> {
         let v = views(text);
         let mut out = Vec::new();
-        s.scan(&v.words, &v.symbols, &mut out);
+        s.scan(&v, &mut out);
         out.sort_by_key(|h| (h.sig, h.layer));
         out.dedup();
         out.into_iter().map(|h| (h.sig, h.layer)).collect()
