@@ -62,6 +62,7 @@ pub(crate) fn decode_spans(text: &str, budget: &mut usize) -> Vec<Decoded> {
     let bytes = text.as_bytes();
     // One pass: decode long base64-alphabet runs, and count the marks of the other encodings.
     let mut hints = Hints::default();
+    let mut hex_streak = 0usize;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -73,7 +74,7 @@ pub(crate) fn decode_spans(text: &str, budget: &mut usize) -> Vec<Decoded> {
                     hints.percent += 1
                 }
                 b'&' if bytes.get(i + 1) == Some(&b'#') => hints.entities += 1,
-                b'\\' if bytes.get(i + 1) == Some(&b'x') => hints.hex_pairs += 1,
+                b'\\' if bytes.get(i + 1) == Some(&b'x') => hints.hex_escapes += 1,
                 _ => {}
             }
             i += 1;
@@ -92,9 +93,9 @@ pub(crate) fn decode_spans(text: &str, budget: &mut usize) -> Vec<Decoded> {
             && bytes
                 .get(i)
                 .is_none_or(|n| matches!(n, b' ' | b',' | b'\n' | b'\r'));
-        if hex_byte {
-            hints.hex_pairs += 1;
-        }
+        // English has hex-looking words ("be", "ad"); a dump has many in a row.
+        hex_streak = if hex_byte { hex_streak + 1 } else { 0 };
+        hints.hex_run = hints.hex_run.max(hex_streak);
         let mut end = i;
         while end < bytes.len() && bytes[end] == b'=' && end - i < 6 {
             end += 1;
@@ -108,7 +109,7 @@ pub(crate) fn decode_spans(text: &str, budget: &mut usize) -> Vec<Decoded> {
             push(&mut out, d, budget);
         }
     }
-    if hints.hex_pairs >= 8 {
+    if hints.hex_run >= 8 || hints.hex_escapes >= 8 {
         if let Some(text) = spaced_hex(text) {
             push(
                 &mut out,
@@ -168,8 +169,10 @@ struct Hints {
     percent: usize,
     /// `&#` entity openings.
     entities: usize,
-    /// Hex byte tokens: `\\x` escapes and two hex digits standing alone.
-    hex_pairs: usize,
+    /// `\\x` escapes.
+    hex_escapes: usize,
+    /// Longest run of consecutive two-hex-digit tokens (`69 67 6e`, `0x69 0x67`).
+    hex_run: usize,
 }
 
 fn is_b64_char(b: u8) -> bool {

@@ -110,7 +110,6 @@ pub fn views(text: &str) -> Views {
         let byte = bytes[i];
         if byte < 0x80 {
             // ASCII fast path: never invisible, never a tag, no decomposition.
-            i += 1;
             in_flag_sequence = false;
             prev_was_black_flag = false;
             if pending_invisible {
@@ -119,7 +118,17 @@ pub fn views(text: &str) -> Views {
                     b.views.signals.invisible_in_words += 1;
                 }
             }
-            b.push_ascii(byte);
+            if WORD_BYTE[usize::from(byte)] != 0 {
+                // A whole run of ASCII word characters at once.
+                let start = i;
+                while i < bytes.len() && bytes[i] < 0x80 && WORD_BYTE[usize::from(bytes[i])] != 0 {
+                    i += 1;
+                }
+                b.push_ascii_word(&bytes[start..i]);
+            } else {
+                i += 1;
+                b.push_ascii(byte);
+            }
             continue;
         }
         let Some(c) = text.get(i..).and_then(|rest| rest.chars().next()) else {
@@ -360,6 +369,30 @@ impl Builder {
             self.prev_word_byte = 0;
             self.separator(byte.to_ascii_lowercase() as char);
         }
+    }
+
+    /// Takes a run of ASCII bytes that are all word characters (`WORD_BYTE` non-zero).
+    fn push_ascii_word(&mut self, run: &[u8]) {
+        self.flush_whitespace();
+        self.views
+            .symbols
+            .extend(run.iter().map(|b| b.to_ascii_lowercase() as char));
+        let mut prev = self.prev_word_byte;
+        let mut latin = false;
+        for &byte in run {
+            let w = WORD_BYTE[usize::from(byte & 0x7F)];
+            match (prev, w) {
+                (b't', b'h') | (b'h', b'e') => self.views.hints.english_bigrams += 1,
+                (b'g', b'u') | (b'u', b'r') => self.views.hints.rot13_bigrams += 1,
+                _ => {}
+            }
+            prev = w;
+            latin |= byte.is_ascii_alphabetic();
+            self.token.push(w as char);
+        }
+        self.prev_word_byte = prev;
+        self.token_chars += run.len() as u32;
+        self.token_latin |= latin;
     }
 
     fn flush_whitespace(&mut self) {
