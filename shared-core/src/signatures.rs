@@ -48,6 +48,7 @@ pub const BUILTIN_PHRASE_FILES: &[(&str, &str)] = &[
     ("ru", include_str!("../data/signatures/ru.txt")),
     ("zh", include_str!("../data/signatures/zh.txt")),
     ("ja", include_str!("../data/signatures/ja.txt")),
+    ("more", include_str!("../data/signatures/more.txt")),
 ];
 
 /// The delimiter/template list shipped with the crate.
@@ -125,7 +126,8 @@ struct ViewPhrases {
     /// Other anchors (scripts without spaces, joined slots, the compact view): searched everywhere.
     floating: Option<AhoCorasick>,
     floating_ids: Vec<u32>,
-    /// Every floating anchor is non-ASCII: nothing to find in ASCII text.
+    /// Every word of every floating anchor has non-ASCII bytes: only runs of such tokens need
+    /// scanning.
     floating_non_ascii: bool,
     /// Words separated by spaces (boundaries and gaps apply) or the compact view.
     spaced: bool,
@@ -284,7 +286,9 @@ impl ViewPhrases {
             }
         }
         Ok(ViewPhrases {
-            floating_non_ascii: floating.iter().all(|a| !a.is_ascii()),
+            floating_non_ascii: floating
+                .iter()
+                .all(|a| a.split(' ').all(|part| !part.is_ascii())),
             phrases,
             by_anchor,
             anchored: anchored_automaton(&walked)?,
@@ -349,17 +353,34 @@ impl ViewPhrases {
                 }
             };
             if self.spaced && self.floating_non_ascii {
-                // Non-ASCII anchors lie inside tokens with non-ASCII bytes: scan only those.
+                // Non-ASCII anchors lie within runs of tokens that have non-ASCII bytes: scan
+                // each such run (anchors may span several tokens, e.g. where a virama splits a
+                // word).
                 let mut start = 0usize;
-                while start < bytes.len() {
+                let mut run_start: Option<usize> = None;
+                while start <= bytes.len() {
                     let len = bytes[start..]
                         .iter()
                         .position(|b| *b == b' ')
                         .unwrap_or(bytes.len() - start);
-                    if !bytes[start..start + len].is_ascii() {
-                        if let Some(token) = text.get(start..start + len) {
-                            push(start, token);
+                    let non_ascii = len > 0 && !bytes[start..start + len].is_ascii();
+                    match (non_ascii, run_start) {
+                        (true, None) => run_start = Some(start),
+                        (false, Some(rs)) => {
+                            if let Some(span) = text.get(rs..start.saturating_sub(1)) {
+                                push(rs, span);
+                            }
+                            run_start = None;
                         }
+                        _ => {}
+                    }
+                    if start + len >= bytes.len() {
+                        if let (Some(rs), true) = (run_start, non_ascii) {
+                            if let Some(span) = text.get(rs..) {
+                                push(rs, span);
+                            }
+                        }
+                        break;
                     }
                     start += len + 1;
                 }
