@@ -52,7 +52,9 @@ fn triage(args: &TriageArgs) -> Result<String, String> {
     };
     let engine = Engine::new(policy).map_err(|e| e.to_string())?;
     let verdict = match &args.text {
-        Some(text) => engine.triage_text(text),
+        Some(text) => engine
+            .triage_text(text)
+            .map_err(|e| format!("unusable text ({}): {e}", e.code()))?,
         None => {
             let mut body = Vec::new();
             std::io::stdin()

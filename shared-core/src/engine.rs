@@ -162,9 +162,16 @@ impl Engine {
         Ok(self.triage(&request))
     }
 
-    /// Triages one piece of user text.
-    pub fn triage_text(&self, text: &str) -> Verdict {
-        self.triage(&Request::from_text(text))
+    /// Triages one piece of user text, within the same size cap as a body.
+    pub fn triage_text(&self, text: &str) -> Result<Verdict, Error> {
+        let limit = self.policy.limits.max_body_bytes;
+        if text.len() > limit {
+            return Err(Error::BodyTooLarge {
+                limit,
+                actual: text.len(),
+            });
+        }
+        Ok(self.triage(&Request::from_text(text)))
     }
 
     /// Triages a parsed request. Never panics; work is bounded by the policy's limits.

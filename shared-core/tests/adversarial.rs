@@ -36,6 +36,14 @@ fn ten_thousand_nested_arrays_are_rejected() {
 }
 
 #[test]
+fn oversized_text_is_413() {
+    let err = engine()
+        .triage_text(&"a".repeat(2 * 1024 * 1024))
+        .unwrap_err();
+    assert_eq!(err.http_status(), 413);
+}
+
+#[test]
 fn invalid_utf8_is_400() {
     for bad in [
         &b"\xff\xfe"[..],
@@ -83,7 +91,9 @@ fn hidden_tag_payload_is_caught() {
         .chars()
         .map(|c| char::from_u32(0xE0000 + c as u32).unwrap())
         .collect();
-    let v = engine().triage_text(&format!("What a nice day{tags}"));
+    let v = engine()
+        .triage_text(&format!("What a nice day{tags}"))
+        .unwrap();
     assert_eq!(v.decision, Decision::Block);
 }
 
@@ -94,10 +104,10 @@ fn decode_bombs_are_bounded() {
     for _ in 0..20 {
         payload = data_b64(&payload);
     }
-    let v = engine().triage_text(&payload);
+    let v = engine().triage_text(&payload).unwrap();
     assert!((0.0..=1.0).contains(&v.score));
     let blob = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB ".repeat(30_000);
-    let v = engine().triage_text(&blob);
+    let v = engine().triage_text(&blob).unwrap();
     assert!((0.0..=1.0).contains(&v.score));
 }
 

@@ -19,7 +19,7 @@ fn hard_negatives_are_not_blocked() {
         .collect();
     let mut escalated = Vec::new();
     for prompt in &prompts {
-        let verdict = engine.triage_text(prompt);
+        let verdict = engine.triage_text(prompt).unwrap();
         let ids: Vec<&str> = verdict.reasons.iter().map(|r| r.id.as_str()).collect();
         assert_ne!(
             verdict.decision,
