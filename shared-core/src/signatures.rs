@@ -54,6 +54,16 @@ pub const BUILTIN_PHRASE_FILES: &[(&str, &str)] = &[
 /// The delimiter/template list shipped with the crate.
 pub const BUILTIN_TEMPLATE_FILE: &str = include_str!("../data/signatures/templates.txt");
 
+/// Words too frequent in ordinary text to make good anchors (each occurrence would trigger a
+/// verification).
+const COMMON_WORDS: &[&str] = &[
+    "a", "an", "the", "to", "of", "and", "or", "in", "on", "at", "for", "with", "as", "by", "is", "are",
+    "be", "was", "it", "this", "that", "these", "those", "i", "me", "my", "we", "you", "your", "you're",
+    "all", "any", "now", "new", "do", "not", "no", "can", "will", "what", "how", "if", "so", "from",
+    "have", "has", "just", "only", "about", "like", "more", "some", "one", "two", "get", "make", "say",
+    "tell", "give", "write", "use", "want", "need", "there", "their", "they", "he", "she", "his", "her",
+];
+
 /// Shortest compact phrase matched without word boundaries (shorter ones collide with words).
 const MIN_COMPACT_LEN: usize = 14;
 /// Verification steps allowed per view scan; a cap on work whatever the input.
@@ -169,6 +179,7 @@ impl ViewPhrases {
     fn build(raw: &[RawPhrase], spelling: Spelling, layer: Layer) -> Result<ViewPhrases, Error> {
         let spaced = matches!(spelling, Spelling::Words | Spelling::Rot13Words);
         let rot = matches!(spelling, Spelling::Rot13Words | Spelling::Rot13Compact);
+        let common_words: Vec<String> = COMMON_WORDS.iter().map(|w| spelling.spell(w)).collect();
         let mut phrases = Vec::new();
         for r in raw {
             let all_ascii = r
@@ -233,10 +244,12 @@ impl ViewPhrases {
             {
                 continue;
             }
-            // The anchor: the required slot whose shortest option is longest (rarest words).
+            // The anchor: the required slot least likely to occur in ordinary text — no very
+            // common word among its options, then the longest shortest option.
+            let common = |slot: &Slot| slot.options.iter().any(|o| common_words.iter().any(|c| c == o));
             let Some(anchor) = (0..slots.len())
                 .filter(|&i| !slots[i].optional)
-                .max_by_key(|&i| (shortest(&slots[i]), core::cmp::Reverse(i)))
+                .max_by_key(|&i| (!common(&slots[i]), shortest(&slots[i]), core::cmp::Reverse(i)))
             else {
                 continue;
             };
