@@ -337,6 +337,8 @@ const MAX_PEM: usize = 16 * 1024;
 
 /// Shortest token run that can hold a secret (a Slack token: `xoxb-` and ten characters).
 const MIN_SECRET_RUN: usize = 15;
+/// Shortest token run worth reading: a JWT's first segment (`eyJ…`, ten characters or more).
+const MIN_TOKEN_RUN: usize = 10;
 
 /// Finds personal data and secrets. Stateless; `scan` allocates only its result.
 #[derive(Debug, Clone, Default)]
@@ -376,46 +378,40 @@ impl Scanner {
 /// private-key blocks.
 fn secrets(text: &str, out: &mut Vec<Detection>) {
     let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !token_char(bytes[i]) {
-            i += 1;
+    // Every candidate is a run of at least MIN_TOKEN_RUN token characters, so it covers one of
+    // the probe positions MIN_TOKEN_RUN apart: ordinary words are mostly skipped unread.
+    let mut probe = MIN_TOKEN_RUN - 1;
+    let mut done = 0usize;
+    while probe < bytes.len() {
+        if !token_char(bytes[probe]) {
+            probe += MIN_TOKEN_RUN;
             continue;
         }
-        let start = i;
-        let len = run(bytes, i, token_char, usize::MAX);
-        i += len;
-        let word = &bytes[start..start + len];
+        let mut start = probe;
+        while start > done && token_char(bytes[start - 1]) {
+            start -= 1;
+        }
+        let len = run(bytes, start, token_char, usize::MAX);
+        let mut end = start + len;
+        let word = &bytes[start..end];
         if word.starts_with(JWT_PREFIX.as_bytes()) {
-            if let Some(end) = jwt(bytes, start) {
-                out.push(Detection {
-                    kind: DataKind::Jwt,
-                    start,
-                    end,
-                });
-                i = i.max(end);
-                continue;
+            if let Some(jwt_end) = jwt(bytes, start) {
+                out.push(Detection { kind: DataKind::Jwt, start, end: jwt_end });
+                end = end.max(jwt_end);
+            }
+        } else if len >= MIN_SECRET_RUN && (start == 0 || !token_char(bytes[start - 1])) {
+            // Longest prefix wins (`sk-ant-` over `sk-`): the rules list longer prefixes first.
+            if let Some(rule) = SECRET_RULES.iter().find(|r| word.starts_with(r.prefix.as_bytes())) {
+                let body = run(bytes, start + rule.prefix.len(), rule.charset, rule.max + 1);
+                let after = start + rule.prefix.len() + body;
+                let next_ok = !bytes.get(after).is_some_and(|b| (rule.charset)(*b));
+                if body >= rule.min && body <= rule.max && next_ok {
+                    out.push(Detection { kind: rule.kind, start, end: after });
+                }
             }
         }
-        if len < MIN_SECRET_RUN {
-            continue;
-        }
-        // Longest prefix wins (`sk-ant-` over `sk-`): the rules list longer prefixes first.
-        if let Some(rule) = SECRET_RULES
-            .iter()
-            .find(|r| word.starts_with(r.prefix.as_bytes()))
-        {
-            let body = run(bytes, start + rule.prefix.len(), rule.charset, rule.max + 1);
-            let after = start + rule.prefix.len() + body;
-            let next_ok = !bytes.get(after).is_some_and(|b| (rule.charset)(*b));
-            if body >= rule.min && body <= rule.max && next_ok {
-                out.push(Detection {
-                    kind: rule.kind,
-                    start,
-                    end: after,
-                });
-            }
-        }
+        done = end;
+        probe = end + MIN_TOKEN_RUN;
     }
     let mut from = 0;
     while let Some(at) = text.get(from..).and_then(|t| t.find(PEM_BEGIN)) {

@@ -57,11 +57,12 @@ pub const BUILTIN_TEMPLATE_FILE: &str = include_str!("../data/signatures/templat
 /// Words too frequent in ordinary text to make good anchors (each occurrence would trigger a
 /// verification).
 const COMMON_WORDS: &[&str] = &[
-    "a", "an", "the", "to", "of", "and", "or", "in", "on", "at", "for", "with", "as", "by", "is", "are",
-    "be", "was", "it", "this", "that", "these", "those", "i", "me", "my", "we", "you", "your", "you're",
-    "all", "any", "now", "new", "do", "not", "no", "can", "will", "what", "how", "if", "so", "from",
-    "have", "has", "just", "only", "about", "like", "more", "some", "one", "two", "get", "make", "say",
-    "tell", "give", "write", "use", "want", "need", "there", "their", "they", "he", "she", "his", "her",
+    "a", "an", "the", "to", "of", "and", "or", "in", "on", "at", "for", "with", "as", "by", "is",
+    "are", "be", "was", "it", "this", "that", "these", "those", "i", "me", "my", "we", "you",
+    "your", "you're", "all", "any", "now", "new", "do", "not", "no", "can", "will", "what", "how",
+    "if", "so", "from", "have", "has", "just", "only", "about", "like", "more", "some", "one",
+    "two", "get", "make", "say", "tell", "give", "write", "use", "want", "need", "there", "their",
+    "they", "he", "she", "his", "her",
 ];
 
 /// Shortest compact phrase matched without word boundaries (shorter ones collide with words).
@@ -246,10 +247,20 @@ impl ViewPhrases {
             }
             // The anchor: the required slot least likely to occur in ordinary text — no very
             // common word among its options, then the longest shortest option.
-            let common = |slot: &Slot| slot.options.iter().any(|o| common_words.iter().any(|c| c == o));
+            let common = |slot: &Slot| {
+                slot.options
+                    .iter()
+                    .any(|o| common_words.iter().any(|c| c == o))
+            };
             let Some(anchor) = (0..slots.len())
                 .filter(|&i| !slots[i].optional)
-                .max_by_key(|&i| (!common(&slots[i]), shortest(&slots[i]), core::cmp::Reverse(i)))
+                .max_by_key(|&i| {
+                    (
+                        !common(&slots[i]),
+                        shortest(&slots[i]),
+                        core::cmp::Reverse(i),
+                    )
+                })
             else {
                 continue;
             };
