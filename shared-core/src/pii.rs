@@ -396,17 +396,28 @@ fn secrets(text: &str, out: &mut Vec<Detection>) {
         let word = &bytes[start..end];
         if word.starts_with(JWT_PREFIX.as_bytes()) {
             if let Some(jwt_end) = jwt(bytes, start) {
-                out.push(Detection { kind: DataKind::Jwt, start, end: jwt_end });
+                out.push(Detection {
+                    kind: DataKind::Jwt,
+                    start,
+                    end: jwt_end,
+                });
                 end = end.max(jwt_end);
             }
         } else if len >= MIN_SECRET_RUN && (start == 0 || !token_char(bytes[start - 1])) {
             // Longest prefix wins (`sk-ant-` over `sk-`): the rules list longer prefixes first.
-            if let Some(rule) = SECRET_RULES.iter().find(|r| word.starts_with(r.prefix.as_bytes())) {
+            if let Some(rule) = SECRET_RULES
+                .iter()
+                .find(|r| word.starts_with(r.prefix.as_bytes()))
+            {
                 let body = run(bytes, start + rule.prefix.len(), rule.charset, rule.max + 1);
                 let after = start + rule.prefix.len() + body;
                 let next_ok = !bytes.get(after).is_some_and(|b| (rule.charset)(*b));
                 if body >= rule.min && body <= rule.max && next_ok {
-                    out.push(Detection { kind: rule.kind, start, end: after });
+                    out.push(Detection {
+                        kind: rule.kind,
+                        start,
+                        end: after,
+                    });
                 }
             }
         }

@@ -134,6 +134,8 @@ struct ViewPhrases {
     /// Latin anchors that begin a word: walked from word starts only.
     anchored: Option<NFA>,
     anchored_ids: Vec<u32>,
+    /// The shortest first word of any walked anchor: shorter words cannot start one.
+    min_first_word: usize,
     /// Other anchors (scripts without spaces, joined slots, the compact view): searched everywhere.
     floating: Option<AhoCorasick>,
     floating_ids: Vec<u32>,
@@ -309,7 +311,13 @@ impl ViewPhrases {
                 }
             }
         }
+        let min_first_word = walked
+            .iter()
+            .map(|a| a.split(' ').next().map_or(0, str::len))
+            .min()
+            .unwrap_or(0);
         Ok(ViewPhrases {
+            min_first_word,
             floating_non_ascii: floating
                 .iter()
                 .all(|a| a.split(' ').all(|part| !part.is_ascii())),
@@ -333,38 +341,32 @@ impl ViewPhrases {
                 // Walk the trie from each word start until it dies; no work inside words.
                 let mut start = 0usize;
                 while start < bytes.len() {
-                    let mut sid = root;
-                    let mut pos = start;
-                    let mut first_space = None;
-                    while let Some(&b) = bytes.get(pos) {
-                        if b == b' ' && first_space.is_none() {
-                            first_space = Some(pos);
-                        }
-                        sid = nfa.next_state(Anchored::Yes, sid, b);
-                        if nfa.is_dead(sid) {
-                            break;
-                        }
-                        pos += 1;
-                        if nfa.is_match(sid) {
-                            for i in 0..nfa.match_len(sid) {
-                                let pid = nfa.match_pattern(sid, i);
-                                if pos - nfa.pattern_len(pid) == start {
-                                    if let Some(&id) = self.anchored_ids.get(pid.as_usize()) {
-                                        hits.push((start, pos, id));
+                    let word_len = bytes[start..]
+                        .iter()
+                        .position(|b| *b == b' ')
+                        .unwrap_or(bytes.len() - start);
+                    if word_len >= self.min_first_word {
+                        let mut sid = root;
+                        let mut pos = start;
+                        while let Some(&b) = bytes.get(pos) {
+                            sid = nfa.next_state(Anchored::Yes, sid, b);
+                            if nfa.is_dead(sid) {
+                                break;
+                            }
+                            pos += 1;
+                            if nfa.is_match(sid) {
+                                for i in 0..nfa.match_len(sid) {
+                                    let pid = nfa.match_pattern(sid, i);
+                                    if pos - nfa.pattern_len(pid) == start {
+                                        if let Some(&id) = self.anchored_ids.get(pid.as_usize()) {
+                                            hits.push((start, pos, id));
+                                        }
                                     }
                                 }
                             }
                         }
                     }
-                    // The next word starts after the first space; where the walk stopped, that
-                    // space is still ahead, so the search resumes there rather than at `start`.
-                    let space = first_space.or_else(|| {
-                        bytes[pos..]
-                            .iter()
-                            .position(|b| *b == b' ')
-                            .map(|p| pos + p)
-                    });
-                    start = space.map_or(bytes.len(), |s| s + 1);
+                    start += word_len + 1;
                 }
             }
         }
