@@ -156,6 +156,33 @@ pub struct SignatureSet {
     views: [ViewPhrases; 4],
     symbols: Option<AhoCorasick>,
     symbols_sigs: Vec<u32>,
+    /// Longest template, in bytes: the window scanned around each trigger byte.
+    symbols_max_len: usize,
+}
+
+/// Bytes rare in ordinary prose, at least one of which every template contains (checked when
+/// the list loads). Templates are searched only in windows around these bytes, so prose costs
+/// one table lookup per byte. Every non-ASCII byte is a trigger too.
+const TEMPLATE_TRIGGERS: &[u8] = b"<[|{#=~;`\\_/*\"\n";
+
+/// [`TEMPLATE_TRIGGERS`] and every non-ASCII byte, as a lookup table.
+const IS_TRIGGER: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0x80;
+    while i < 256 {
+        table[i] = true;
+        i += 1;
+    }
+    let mut j = 0;
+    while j < TEMPLATE_TRIGGERS.len() {
+        table[TEMPLATE_TRIGGERS[j] as usize] = true;
+        j += 1;
+    }
+    table
+};
+
+fn is_trigger(b: u8) -> bool {
+    IS_TRIGGER[usize::from(b)]
 }
 
 /// How an option is spelled in each view.
@@ -474,6 +501,13 @@ impl SignatureSet {
             if folded.is_empty() {
                 return Err(line_error("templates", lineno + 1, "empty pattern"));
             }
+            if !folded.bytes().any(is_trigger) {
+                return Err(line_error(
+                    "templates",
+                    lineno + 1,
+                    "a template must contain one of < [ | { # = ~ ; ` \\ _ / * \" a line start or a non-ASCII character (word-like markers belong in a phrase file)",
+                ));
+            }
             sym_patterns.push(folded);
             symbols_sigs.push(sig);
         }
@@ -497,6 +531,7 @@ impl SignatureSet {
                         .map_err(|e| Error::config(format!("template automaton: {e}")))?,
                 )
             },
+            symbols_max_len: sym_patterns.iter().map(String::len).max().unwrap_or(0),
             symbols_sigs,
         })
     }
@@ -574,13 +609,37 @@ impl SignatureSet {
             }
         }
         if let Some(ac) = &self.symbols {
-            for m in ac.find_overlapping_iter(symbols) {
-                if let Some(&sig) = self.symbols_sigs.get(m.pattern().as_usize()) {
-                    out.push(SignatureHit {
-                        sig: sig as usize,
-                        layer: Layer::Plain,
-                    });
+            // Merge the windows around trigger bytes and search only those: a match contains a
+            // trigger at some p and lies within [p - max + 1, p + max).
+            let bytes = symbols.as_bytes();
+            let max = self.symbols_max_len;
+            let mut window: Option<(usize, usize)> = None;
+            let search = |ws: usize, we: usize, out: &mut Vec<SignatureHit>| {
+                for m in ac.find_overlapping_iter(&bytes[ws..we]) {
+                    if let Some(&sig) = self.symbols_sigs.get(m.pattern().as_usize()) {
+                        out.push(SignatureHit {
+                            sig: sig as usize,
+                            layer: Layer::Plain,
+                        });
+                    }
                 }
+            };
+            for (p, &b) in bytes.iter().enumerate() {
+                if !is_trigger(b) {
+                    continue;
+                }
+                let (ws, we) = (p.saturating_sub(max), (p + max).min(bytes.len()));
+                window = match window {
+                    Some((s, e)) if ws <= e => Some((s, e.max(we))),
+                    Some((s, e)) => {
+                        search(s, e, out);
+                        Some((ws, we))
+                    }
+                    None => Some((ws, we)),
+                };
+            }
+            if let Some((s, e)) = window {
+                search(s, e, out);
             }
         }
     }
@@ -1034,6 +1093,46 @@ mod tests {
         ] {
             let err = SignatureSet::from_sources(&[("t", bad)], "").unwrap_err();
             assert_eq!(err.code(), "invalid_config", "{bad}");
+        }
+    }
+
+    #[test]
+    fn templates_need_a_trigger_byte() {
+        let err = SignatureSet::from_sources(&[], "tool_misuse 0.5 rm -rf").unwrap_err();
+        assert_eq!(err.code(), "invalid_config");
+        assert!(SignatureSet::from_sources(&[], "tool_misuse 0.5 rm -rf /").is_ok());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        /// Searching windows around trigger bytes finds exactly what a full search finds.
+        #[test]
+        fn template_windows_find_what_a_full_scan_finds(
+            pieces in proptest::collection::vec(proptest::prop_oneof![
+                "[a-z ]{0,40}",
+                proptest::strategy::Just("<|im_start|>".to_string()),
+                proptest::strategy::Just("\n### system:".to_string()),
+                proptest::strategy::Just("[inst]".to_string()),
+                proptest::strategy::Just("rm -rf /".to_string()),
+                proptest::strategy::Just("; drop table".to_string()),
+                proptest::strategy::Just("[🔓jailbreak]".to_string()),
+                proptest::strategy::Just("\n".to_string()),
+            ], 0..12)
+        ) {
+            static SET: std::sync::OnceLock<SignatureSet> = std::sync::OnceLock::new();
+            let set = SET.get_or_init(|| SignatureSet::builtin().unwrap());
+            let v = views(&pieces.concat());
+            let mut windowed = Vec::new();
+            set.scan(&v, &mut windowed);
+            let mut got: Vec<usize> = windowed.iter().map(|h| h.sig).filter(|&s| set.sigs[s].id.starts_with("templates:")).collect();
+            got.sort_unstable();
+            got.dedup();
+            let ac = set.symbols.as_ref().unwrap();
+            let mut want: Vec<usize> = ac.find_overlapping_iter(&v.symbols).map(|m| set.symbols_sigs[m.pattern().as_usize()] as usize).collect();
+            want.sort_unstable();
+            want.dedup();
+            proptest::prop_assert_eq!(got, want);
         }
     }
 
