@@ -520,11 +520,7 @@ impl Builder {
             let nl = c == '\n' || c == '\r';
             self.pending_ws = Some(self.pending_ws.unwrap_or(false) || nl);
         } else {
-            if let Some(nl) = self.pending_ws.take() {
-                if !self.views.symbols.ends_with('\n') {
-                    self.views.symbols.push(if nl { '\n' } else { ' ' });
-                }
-            }
+            self.flush_whitespace();
             self.views.symbols.push(c);
         }
         // Word views.
@@ -538,19 +534,7 @@ impl Builder {
                 Script::Other => {}
             }
         } else {
-            self.end_token_if_any();
-            self.sep = Some(match self.sep {
-                None => Sep {
-                    first: w,
-                    len: 1,
-                    mixed: false,
-                },
-                Some(s) => Sep {
-                    first: s.first,
-                    len: s.len.saturating_add(1),
-                    mixed: s.mixed || s.first != w,
-                },
-            });
+            self.separator(w);
         }
     }
 
