@@ -80,6 +80,20 @@ fn bench_triage(c: &mut Criterion) {
         }
     }
     group.finish();
+    // The same 1 KB requests without the learned scorer: what the scorer costs.
+    let plain = Engine::builder()
+        .without_scorer()
+        .build()
+        .expect("engine without scorer");
+    let mut group = c.benchmark_group("triage_without_learned_scorer");
+    for (kind, hostile) in [("benign", false), ("hostile", true)] {
+        let b = body(&text(1024, hostile));
+        group.throughput(Throughput::Bytes(b.len() as u64));
+        group.bench_with_input(BenchmarkId::new(kind, "1KB"), &b, |bench, b| {
+            bench.iter(|| plain.triage_body(black_box(b)).expect("valid body"))
+        });
+    }
+    group.finish();
 }
 
 fn bench_normalize(c: &mut Criterion) {

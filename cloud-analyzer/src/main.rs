@@ -1,9 +1,9 @@
-//! `cloud-analyzer`: Mnemosyne's cloud tier. Today it offers `triage`; the service (`serve`) and
-//! the model commands (`train`, `eval`) arrive with their issues.
+//! `cloud-analyzer`: Mnemosyne's cloud tier. Commands: `triage` (one request through the shared
+//! core), `train` and `eval` (the learned detectors), `crossval` (the validation protocol).
 
 #![forbid(unsafe_code)]
 
-mod triage;
+mod commands;
 
 use std::process::ExitCode;
 
@@ -20,12 +20,21 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Triage one request with the shared core and print the verdict as JSON.
-    Triage(triage::TriageArgs),
+    Triage(commands::triage::TriageArgs),
+    /// Train the edge scorer and the cloud classifier from labelled JSONL.
+    Train(commands::train::TrainArgs),
+    /// Evaluate a tier (edge, cloud or cascade) on labelled JSONL.
+    Eval(commands::eval::EvalArgs),
+    /// Leave-one-family-out cross-validation of both models and the cascade.
+    Crossval(commands::crossval::CrossvalArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Triage(args) => triage::run(&args),
+        Command::Triage(args) => commands::triage::run(&args),
+        Command::Train(args) => commands::train::run(&args),
+        Command::Eval(args) => commands::eval::run(&args),
+        Command::Crossval(args) => commands::crossval::run(&args),
     }
 }

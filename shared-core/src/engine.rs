@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 
 use crate::category::Category;
 use crate::decode::{decode_spans, Layer};
+use crate::features::{signal_vector, SIGNALS};
 use crate::normalize::{views, ObfuscationSignals};
 use crate::pii::{Detection, Scanner};
 use crate::policy::{Action, Mode, Policy};
@@ -23,11 +24,22 @@ const MAX_REASONS: usize = 32;
 const OBFUSCATED_BOOST: f32 = 1.25;
 
 /// Builds an [`Engine`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct EngineBuilder {
     policy: Policy,
     scorer: Option<LinearScorer>,
     signatures: Option<SignatureSet>,
+}
+
+impl Default for EngineBuilder {
+    /// Default policy, built-in signatures and the built-in learned scorer (when shipped).
+    fn default() -> Self {
+        EngineBuilder {
+            policy: Policy::default(),
+            scorer: LinearScorer::builtin(),
+            signatures: None,
+        }
+    }
 }
 
 impl EngineBuilder {
@@ -37,9 +49,15 @@ impl EngineBuilder {
         self
     }
 
-    /// Adds a learned scorer.
+    /// Uses this learned scorer instead of the built-in one.
     pub fn scorer(mut self, scorer: LinearScorer) -> Self {
         self.scorer = Some(scorer);
+        self
+    }
+
+    /// Runs without any learned scorer (signatures and detectors only).
+    pub fn without_scorer(mut self) -> Self {
+        self.scorer = None;
         self
     }
 
@@ -121,6 +139,15 @@ impl Evidence {
     }
 }
 
+/// Everything one pass over a request's segments gathers.
+struct Collected {
+    evidence: Evidence,
+    /// Words view and role weight of each segment.
+    texts: Vec<(String, f32)>,
+    redactor: Redactor,
+    rewritten: Vec<Option<String>>,
+}
+
 /// Where a text being scanned came from.
 #[derive(Clone, Copy)]
 struct Origin {
@@ -131,7 +158,7 @@ struct Origin {
 }
 
 impl Engine {
-    /// Builds an engine with the built-in signatures and no learned scorer.
+    /// Builds an engine with the built-in signatures and the built-in learned scorer.
     pub fn new(policy: Policy) -> Result<Engine, Error> {
         Engine::builder().policy(policy).build()
     }
@@ -176,11 +203,63 @@ impl Engine {
 
     /// Triages a parsed request. Never panics; work is bounded by the policy's limits.
     pub fn triage(&self, request: &Request) -> Verdict {
+        let collected = self.collect(request);
+        let mut evidence = collected.evidence;
+        let learned = self.learned_probability(&collected.texts, &evidence);
+        if let Some(p) = learned.filter(|&p| p >= self.policy.thresholds.escalate) {
+            evidence.add(Reason {
+                detector: Detector::Learned,
+                category: Category::PromptInjection,
+                id: "ngram_linear".to_string(),
+                weight: p,
+                role: None,
+                message: None,
+                layer: Layer::Plain,
+            });
+        }
+        let mut verdict = self.decide(evidence, learned);
+        let redactor = collected.redactor;
+        if !redactor.redactions.is_empty() {
+            verdict.redacted_body = request.rewrite(&collected.rewritten);
+            verdict.restore = redactor.restore_pairs();
+            verdict.redactions = redactor.redactions;
+        }
+        verdict
+    }
+
+    /// The inputs the learned scorer sees for one text sent as a user message: its normalized
+    /// words view and the signal vector of the signatures and detectors (what `train` learns
+    /// from, computed exactly as [`Engine::triage_text`] computes it).
+    pub fn learning_inputs(&self, text: &str) -> Result<(String, [f32; SIGNALS]), Error> {
+        let limit = self.policy.limits.max_body_bytes;
+        if text.len() > limit {
+            return Err(Error::BodyTooLarge {
+                limit,
+                actual: text.len(),
+            });
+        }
+        let collected = self.collect(&Request::from_text(text));
+        let signals = signal_vector(
+            collected.evidence.signals.values(),
+            collected.evidence.discussion,
+        );
+        let words = collected
+            .texts
+            .into_iter()
+            .next()
+            .map(|(w, _)| w)
+            .unwrap_or_default();
+        Ok((words, signals))
+    }
+
+    /// Scans every segment: evidence, the words view of each segment (with its role weight),
+    /// and redactions.
+    fn collect(&self, request: &Request) -> Collected {
         let mut evidence = Evidence::default();
         let mut budget = self.policy.limits.max_decoded_bytes;
         let mut redactor = Redactor::default();
         let mut rewritten: Vec<Option<String>> = alloc::vec![None; request.segments.len()];
-        let mut learned: f32 = 0.0;
+        let mut texts = Vec::with_capacity(request.segments.len());
         for (i, segment) in request.segments.iter().enumerate() {
             let origin = Origin {
                 role: segment.role,
@@ -189,37 +268,46 @@ impl Engine {
                 depth: 0,
             };
             let words = self.scan_text(&segment.text, origin, &mut budget, &mut evidence);
-            if let (Some(scorer), true) = (&self.scorer, self.policy.learned_scorer) {
-                let p = scorer.probability(&words)
-                    * self.policy.role_weights.get(segment.role).min(1.0);
-                learned = learned.max(p);
-            }
+            texts.push((words, self.policy.role_weights.get(segment.role)));
             let to_redact = self.sensitive_data(&segment.text, origin, &mut evidence);
             if !to_redact.is_empty() {
                 rewritten[i] = Some(redactor.apply(&segment.text, &to_redact, segment.message));
             }
         }
-        if learned > 0.0 {
-            let action = self.policy.action(Category::PromptInjection);
-            if action != Action::Ignore {
-                evidence.add(Reason {
-                    detector: Detector::Learned,
-                    category: Category::PromptInjection,
-                    id: "ngram_linear".to_string(),
-                    weight: learned,
-                    role: None,
-                    message: None,
-                    layer: Layer::Plain,
-                });
-            }
+        Collected {
+            evidence,
+            texts,
+            redactor,
+            rewritten,
         }
-        let mut verdict = self.decide(evidence);
-        if !redactor.redactions.is_empty() {
-            verdict.redacted_body = request.rewrite(&rewritten);
-            verdict.restore = redactor.restore_pairs();
-            verdict.redactions = redactor.redactions;
+    }
+
+    /// The learned scorer's calibrated probability: the strongest segment's n-gram margin
+    /// (positive margins shrunk by the segment's role weight) plus the request's signals.
+    fn learned_probability(&self, texts: &[(String, f32)], evidence: &Evidence) -> Option<f32> {
+        let scorer = self
+            .scorer
+            .as_ref()
+            .filter(|_| self.policy.learned_scorer)?;
+        if self.policy.action(Category::PromptInjection) == Action::Ignore {
+            return None;
         }
-        verdict
+        let margin = texts
+            .iter()
+            .filter(|(_, w)| *w > 0.0)
+            .map(|(words, w)| {
+                let m = scorer.text_margin(words);
+                if m > 0.0 {
+                    m * w.min(1.0)
+                } else {
+                    m
+                }
+            })
+            .fold(None, |acc: Option<f32>, m| {
+                Some(acc.map_or(m, |a| a.max(m)))
+            })?;
+        let signals = signal_vector(evidence.signals.values(), evidence.discussion);
+        Some(scorer.calibrate(margin + scorer.signal_margin(&signals)))
     }
 
     /// Scans one text (and, recursively, what it hides) for attack signals. Returns its words view.
@@ -388,13 +476,20 @@ impl Engine {
         to_redact
     }
 
-    fn decide(&self, evidence: Evidence) -> Verdict {
+    /// Turns evidence into a verdict. With a learned probability, that is the score (the
+    /// scorer has weighed the signals); without one, the noisy-OR of the signals is.
+    fn decide(&self, evidence: Evidence, learned: Option<f32>) -> Verdict {
         let mut reasons: Vec<Reason> = evidence.signals.into_values().collect();
-        // Noisy-OR over distinct signals: independent pieces of evidence reinforce each other.
-        let keep = reasons
-            .iter()
-            .fold(1.0f32, |acc, r| acc * (1.0 - r.weight.clamp(0.0, 1.0)));
-        let score = (1.0 - keep).clamp(0.0, 1.0);
+        let score = match learned {
+            Some(p) => p.clamp(0.0, 1.0),
+            None => {
+                // Noisy-OR over distinct signals: independent evidence reinforces.
+                let keep = reasons
+                    .iter()
+                    .fold(1.0f32, |acc, r| acc * (1.0 - r.weight.clamp(0.0, 1.0)));
+                (1.0 - keep).clamp(0.0, 1.0)
+            }
+        };
         let t = self.policy.thresholds;
         let mut decision = if score >= t.block && !evidence.discussion {
             Decision::Block

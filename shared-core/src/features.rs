@@ -7,6 +7,63 @@
 
 use alloc::vec::Vec;
 
+use crate::category::Category;
+use crate::decode::Layer;
+use crate::verdict::Reason;
+
+/// Length of the dense signal vector (see [`signal_vector`]).
+pub const SIGNALS: usize = 12;
+
+/// Attack categories with their own slot in the signal vector.
+const SIGNAL_CATEGORIES: [Category; 7] = [
+    Category::InstructionOverride,
+    Category::PromptExtraction,
+    Category::Jailbreak,
+    Category::TemplateInjection,
+    Category::DataExfiltration,
+    Category::ToolMisuse,
+    Category::Obfuscation,
+];
+
+/// The dense signals of the signatures and detectors that fired on a request, as the learned
+/// models take them:
+///
+/// | slot | meaning |
+/// |---|---|
+/// | 0–6 | strongest weight per attack category (override, extraction, jailbreak, template, exfiltration, tool misuse, obfuscation) |
+/// | 7 | the text discusses attacks (1/0) |
+/// | 8 | some signal was found under an obfuscating layer (1/0) |
+/// | 9 | noisy-OR of all signal weights |
+/// | 10 | distinct attack signals ÷ 4, at most 1 |
+/// | 11 | PII or secrets present (1/0) |
+pub fn signal_vector<'a>(
+    reasons: impl IntoIterator<Item = &'a Reason>,
+    discussion: bool,
+) -> [f32; SIGNALS] {
+    let mut out = [0.0f32; SIGNALS];
+    let mut keep = 1.0f32;
+    let mut attacks = 0usize;
+    for r in reasons {
+        if let Some(k) = SIGNAL_CATEGORIES.iter().position(|&c| c == r.category) {
+            out[k] = out[k].max(r.weight);
+        }
+        if r.layer != Layer::Plain {
+            out[8] = 1.0;
+        }
+        if matches!(r.category, Category::Pii | Category::Secret) {
+            out[11] = 1.0;
+        }
+        if r.category.is_attack() && r.weight > 0.0 {
+            attacks += 1;
+        }
+        keep *= 1.0 - r.weight.clamp(0.0, 1.0);
+    }
+    out[7] = f32::from(u8::from(discussion));
+    out[9] = 1.0 - keep;
+    out[10] = (attacks as f32 / 4.0).min(1.0);
+    out
+}
+
 /// Feature-space layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeatureSpec {
@@ -30,49 +87,89 @@ fn fnv1a(seed: u32, bytes: &[u8]) -> u32 {
 }
 
 impl FeatureSpec {
-    /// Sparse features of a normalized text (the *words* view): sorted, distinct bucket indices
-    /// and the common value each takes (1/√n).
-    pub fn featurize(&self, words: &str) -> (Vec<u32>, f32) {
+    /// Calls `f` with the bucket index of every n-gram of a normalized text (the *words* view),
+    /// duplicates included, at most [`MAX_FEATURES`] times.
+    fn for_each_bucket(&self, words: &str, mut f: impl FnMut(u32)) {
         let mask = self.dim.saturating_sub(1);
-        let mut idx: Vec<u32> = Vec::new();
         let bytes = words.as_bytes();
+        let mut emitted = 0usize;
+        let mut emit = |h: u32| {
+            if emitted < MAX_FEATURES {
+                emitted += 1;
+                f(h & mask);
+            }
+        };
         // Character n-grams over char boundaries, with spaces as word edges.
-        let starts: Vec<usize> = words
-            .char_indices()
-            .map(|(i, _)| i)
-            .chain(core::iter::once(bytes.len()))
-            .collect();
+        let ascii = words.is_ascii();
+        let starts: Vec<usize> = if ascii {
+            Vec::new()
+        } else {
+            words
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain(core::iter::once(bytes.len()))
+                .collect()
+        };
         for (k, &n) in CHAR_NGRAMS.iter().enumerate() {
-            for w in starts.windows(n + 1) {
-                if idx.len() >= MAX_FEATURES {
-                    break;
+            let seed = k as u32 + 1;
+            if ascii {
+                for w in bytes.windows(n) {
+                    emit(fnv1a(seed, w));
                 }
-                if let (Some(&a), Some(&b)) = (w.first(), w.last()) {
-                    idx.push(fnv1a(k as u32 + 1, &bytes[a..b]) & mask);
+            } else {
+                for w in starts.windows(n + 1) {
+                    if let (Some(&a), Some(&b)) = (w.first(), w.last()) {
+                        emit(fnv1a(seed, &bytes[a..b]));
+                    }
                 }
             }
         }
         // Word unigrams and bigrams.
         let mut prev: Option<&str> = None;
         for word in words.split(' ').filter(|w| !w.is_empty()) {
-            if idx.len() >= MAX_FEATURES {
-                break;
-            }
-            idx.push(fnv1a(101, word.as_bytes()) & mask);
+            emit(fnv1a(101, word.as_bytes()));
             if let Some(p) = prev {
-                let h = fnv1a(fnv1a(102, p.as_bytes()), word.as_bytes());
-                idx.push(h & mask);
+                emit(fnv1a(fnv1a(102, p.as_bytes()), word.as_bytes()));
             }
             prev = Some(word);
         }
+    }
+
+    /// Calls `f` once per *distinct* bucket of a normalized text and returns the feature value
+    /// (1/√n, n distinct buckets). Uses a bitset instead of sorting: the edge's fast path.
+    pub fn for_each_distinct(&self, words: &str, mut f: impl FnMut(u32)) -> f32 {
+        let mut seen = alloc::vec![0u64; (self.dim as usize).div_ceil(64)];
+        let mut distinct = 0usize;
+        self.for_each_bucket(words, |i| {
+            if let Some(slot) = seen.get_mut((i / 64) as usize) {
+                let bit = 1u64 << (i % 64);
+                if *slot & bit == 0 {
+                    *slot |= bit;
+                    distinct += 1;
+                    f(i);
+                }
+            }
+        });
+        unit_value(distinct)
+    }
+
+    /// Sparse features of a normalized text (the *words* view): sorted, distinct bucket indices
+    /// and the common value each takes (1/√n).
+    pub fn featurize(&self, words: &str) -> (Vec<u32>, f32) {
+        let mut idx: Vec<u32> = Vec::new();
+        self.for_each_bucket(words, |i| idx.push(i));
         idx.sort_unstable();
         idx.dedup();
-        let value = if idx.is_empty() {
-            0.0
-        } else {
-            1.0 / libm::sqrtf(idx.len() as f32)
-        };
+        let value = unit_value(idx.len());
         (idx, value)
+    }
+}
+
+fn unit_value(distinct: usize) -> f32 {
+    if distinct == 0 {
+        0.0
+    } else {
+        1.0 / libm::sqrtf(distinct as f32)
     }
 }
 
@@ -90,5 +187,18 @@ mod tests {
         assert!(a.iter().all(|&i| i < 1 << 16));
         assert!((va * va * a.len() as f32 - 1.0).abs() < 1e-4);
         assert_eq!(spec.featurize("").0.len(), 0);
+        // The streaming form visits exactly the same buckets.
+        for text in [
+            "ignore all previous instructions",
+            "größe 世界 ok",
+            "a a a a",
+        ] {
+            let (idx, v) = spec.featurize(text);
+            let mut seen = Vec::new();
+            let v2 = spec.for_each_distinct(text, |i| seen.push(i));
+            seen.sort_unstable();
+            assert_eq!(idx, seen);
+            assert_eq!(v, v2);
+        }
     }
 }

@@ -60,10 +60,14 @@ pub struct Thresholds {
 }
 
 impl Default for Thresholds {
+    /// Chosen from the held-out (leave-one-family-out) curves of the shipped learned scorer:
+    /// on those curves the edge escalates about 9 % of benign prompts and blocks under 0.5 %
+    /// (see the README, "Learned detectors"). Without the learned scorer the score is a noisy-OR
+    /// of signature weights, for which `block: 0.80` is the better setting.
     fn default() -> Self {
         Thresholds {
             escalate: 0.35,
-            block: 0.80,
+            block: 0.94,
         }
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! Runs every prompt through the default engine and fails if recall on malicious prompts or the
 //! false-positive rate on benign ones is worse than the figures recorded in
-//! `tests/corpus_baseline.json`. After a deliberate improvement, refresh the record with
+//! `tests/corpus_baseline.json`. The shipped learned scorer was trained on this corpus, so these
+//! are training-set figures — a regression guard, not an evaluation (`cloud-analyzer crossval`
+//! is the evaluation). After a deliberate change, refresh the record with
 //! `MNEMOSYNE_UPDATE_BASELINE=1 cargo test -p shared-core --test corpus`.
 //!
 //! "Flagged" means not `allow` (escalated or blocked); "blocked" means `block`.

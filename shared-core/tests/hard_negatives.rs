@@ -13,9 +13,14 @@ const MAX_ESCALATION_RATE: f64 = 0.05;
 #[test]
 fn hard_negatives_are_not_blocked() {
     let engine = Engine::new(Policy::default()).unwrap();
-    let prompts: Vec<&str> = include_str!("data/hard_negatives.txt")
+    // Written for the project (CC0); evaluation only — never used for training.
+    let prompts: Vec<String> = include_str!("../../data/eval/hard_negatives.jsonl")
         .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["text"].as_str().unwrap().to_string()
+        })
         .collect();
     let mut escalated = Vec::new();
     for prompt in &prompts {

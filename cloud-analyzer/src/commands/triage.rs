@@ -31,7 +31,7 @@ pub struct TriageArgs {
 pub fn run(args: &TriageArgs) -> ExitCode {
     match triage(args) {
         Ok(json) => {
-            println!("{json}");
+            crate::commands::emit(&json);
             ExitCode::SUCCESS
         }
         Err(message) => {

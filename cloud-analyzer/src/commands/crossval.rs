@@ -1,0 +1,413 @@
+//! `cloud-analyzer crossval`: the validation protocol. Leave-one-family-out: for each source
+//! family, both models are trained on every *other* family and scored on the held-out one, so
+//! each item gets a score from models that never saw its family. The pooled held-out scores give
+//! the headline numbers, a length-matched check and the threshold curves.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+use cloud_analyzer::learn::data::Item;
+use cloud_analyzer::learn::evaluate::{self, cascade_decision, Outcome, Report, Tier};
+use cloud_analyzer::learn::metrics::{recall_at_fpr, roc_auc};
+use cloud_analyzer::learn::models::SplitMix;
+use cloud_analyzer::learn::{edge_margin, fit, Backend, Featurizer, FitConfig, DEFAULT_SEED};
+use serde::Serialize;
+use shared_core::{Decision, Engine};
+
+use crate::commands::load_data;
+
+/// Arguments of `crossval`.
+#[derive(Debug, Args)]
+pub struct CrossvalArgs {
+    /// Labelled JSONL whose families are held out in turn and scored; repeat to combine files.
+    #[arg(long, required = true)]
+    data: Vec<PathBuf>,
+    /// Labelled JSONL always used for training and never scored (augmentation such as the
+    /// generated sets); repeat to combine files.
+    #[arg(long)]
+    augment: Vec<PathBuf>,
+    /// Train a hash bucket only if it occurs in at least this many families.
+    #[arg(long, default_value_t = FitConfig::new(0).min_families)]
+    min_families: usize,
+    /// Seed.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+    /// Burn backend.
+    #[arg(long, value_enum, default_value_t = Backend::default_backend())]
+    backend: Backend,
+    /// Only hold out these families (default: every family).
+    #[arg(long)]
+    family: Vec<String>,
+    /// Print one JSON object instead of the tables.
+    #[arg(long)]
+    json: bool,
+    /// Also write every item's held-out scores as JSONL to this file (for threshold analysis).
+    #[arg(long)]
+    dump: Option<PathBuf>,
+    /// Edge-model epochs (experiments; `train` uses the default).
+    #[arg(long)]
+    edge_epochs: Option<usize>,
+    /// Edge-model L2 penalty (experiments).
+    #[arg(long)]
+    edge_l2: Option<f32>,
+    /// Cloud-model epochs (experiments).
+    #[arg(long)]
+    cloud_epochs: Option<usize>,
+    /// Cloud-model L2 penalty (experiments).
+    #[arg(long)]
+    cloud_l2: Option<f32>,
+    /// Also refit on every training item after calibration (twice the time; see `FitConfig`).
+    #[arg(long)]
+    refit: bool,
+}
+
+/// Held-out scores of one item.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    edge_score: f32,
+    edge_decision: Decision,
+    learned: f32,
+    cloud: f32,
+    cloud_threshold: f32,
+    escalate_at: f32,
+    block_at: f32,
+}
+
+#[derive(Debug, Serialize)]
+struct LengthCheck {
+    /// AUC of text length alone (how strong the confound is).
+    length_only_auc: Option<f64>,
+    /// Items in the length-matched subset.
+    matched_n: usize,
+    /// AUC of each tier's score on the length-matched subset.
+    edge_auc: Option<f64>,
+    learned_auc: Option<f64>,
+    cloud_auc: Option<f64>,
+    cascade_auc: Option<f64>,
+    /// Length-alone AUC on the matched subset (≈ 0.5 when matching worked).
+    matched_length_auc: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct Curves {
+    /// Benign share at or above each edge score threshold, for picking the policy thresholds.
+    benign_edge_rate: Vec<(f32, f64)>,
+    /// Lowest cloud threshold keeping cascade FPR ≤ 1 %, and the cascade recall it gives.
+    cloud_threshold_for_1pct: Option<(f32, f64)>,
+}
+
+#[derive(Debug, Serialize)]
+struct CrossvalReport {
+    seed: u64,
+    backend: &'static str,
+    folds: usize,
+    seconds: f64,
+    learned_roc_auc: Option<f64>,
+    edge: Report,
+    cloud: Report,
+    cascade: Report,
+    length: LengthCheck,
+    curves: Curves,
+}
+
+/// Runs the command.
+pub fn run(args: &CrossvalArgs) -> ExitCode {
+    match crossval(args) {
+        Ok(out) => {
+            crate::commands::emit(&out);
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("cloud-analyzer crossval: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn crossval(args: &CrossvalArgs) -> Result<String, String> {
+    let start = Instant::now();
+    let all_items = load_data(&args.data)?;
+    let extra = if args.augment.is_empty() {
+        Vec::new()
+    } else {
+        load_data(&args.augment)?
+    };
+    let featurizer = Featurizer::new().map_err(|e| e.to_string())?;
+    let features: Vec<_> = all_items
+        .iter()
+        .map(|i| featurizer.featurize(&i.text))
+        .collect();
+    let labels: Vec<bool> = all_items.iter().map(|i| i.malicious).collect();
+    let extra_features: Vec<_> = extra
+        .iter()
+        .map(|i| featurizer.featurize(&i.text))
+        .collect();
+    let mut families: Vec<String> = all_items.iter().map(|i| i.family.clone()).collect();
+    families.sort();
+    families.dedup();
+    if !args.family.is_empty() {
+        families.retain(|f| args.family.contains(f));
+    }
+    let mut config = FitConfig::new(args.seed);
+    config.refit = args.refit;
+    config.min_families = args.min_families;
+    if let Some(x) = args.edge_epochs {
+        config.edge.epochs = x;
+    }
+    if let Some(x) = args.edge_l2 {
+        config.edge.weight_decay = x;
+    }
+    if let Some(x) = args.cloud_epochs {
+        config.cloud.epochs = x;
+    }
+    if let Some(x) = args.cloud_l2 {
+        config.cloud.weight_decay = x;
+    }
+    let mut held: Vec<Option<Held>> = vec![None; all_items.len()];
+    for (k, family) in families.iter().enumerate() {
+        let train_idx: Vec<usize> = (0..all_items.len())
+            .filter(|&i| &all_items[i].family != family)
+            .collect();
+        let test_idx: Vec<usize> = (0..all_items.len())
+            .filter(|&i| &all_items[i].family == family)
+            .collect();
+        let mut x: Vec<_> = train_idx.iter().map(|&i| features[i].clone()).collect();
+        let mut y: Vec<bool> = train_idx.iter().map(|&i| labels[i]).collect();
+        let mut fams: Vec<&str> = train_idx
+            .iter()
+            .map(|&i| all_items[i].family.as_str())
+            .collect();
+        x.extend(extra_features.iter().cloned());
+        y.extend(extra.iter().map(|i| i.malicious));
+        fams.extend(extra.iter().map(|i| i.family.as_str()));
+        let t = Instant::now();
+        let trained = fit(&x, &y, &fams, &config, args.backend, |_, _, _| {})?;
+        let engine = Engine::builder()
+            .scorer(trained.edge.clone())
+            .build()
+            .map_err(|e| e.to_string())?;
+        for &i in &test_idx {
+            let text = &all_items[i].text;
+            let verdict = engine.triage_text(text).map_err(|e| e.to_string())?;
+            let learned = trained
+                .edge
+                .calibrate(edge_margin(&trained.edge, &features[i].edge));
+            held[i] = Some(Held {
+                edge_score: verdict.score,
+                edge_decision: verdict.decision,
+                learned,
+                cloud: trained.cloud.probability(&features[i].cloud),
+                cloud_threshold: trained.cloud.meta.block_threshold,
+                escalate_at: engine.policy().thresholds.escalate,
+                block_at: engine.policy().thresholds.block,
+            });
+        }
+        eprintln!(
+            "fold {}/{}: held out {family} ({} items), trained on {} in {:.1} s",
+            k + 1,
+            families.len(),
+            test_idx.len(),
+            y.len(),
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let (items, held): (Vec<Item>, Vec<Held>) = all_items
+        .into_iter()
+        .zip(held)
+        .filter_map(|(item, h)| h.map(|h| (item, h)))
+        .unzip();
+    let labels: Vec<bool> = items.iter().map(|i| i.malicious).collect();
+
+    let outcome = |score: f32, decision: Decision, escalated: bool| Outcome {
+        score,
+        decision,
+        escalated,
+        latency_us: 0.0,
+    };
+    let edge: Vec<Outcome> = held
+        .iter()
+        .map(|h| {
+            outcome(
+                h.edge_score,
+                h.edge_decision,
+                h.edge_decision == Decision::Escalate,
+            )
+        })
+        .collect();
+    let cloud: Vec<Outcome> = held
+        .iter()
+        .map(|h| {
+            let d = if h.cloud >= h.cloud_threshold {
+                Decision::Block
+            } else {
+                Decision::Allow
+            };
+            outcome(h.cloud, d, false)
+        })
+        .collect();
+    let cascade: Vec<Outcome> = held
+        .iter()
+        .map(|h| {
+            let (s, d) = cascade_decision(
+                h.edge_score,
+                h.edge_decision,
+                h.escalate_at,
+                h.block_at,
+                h.cloud_threshold,
+                || h.cloud,
+            );
+            outcome(s, d, h.edge_decision == Decision::Escalate)
+        })
+        .collect();
+    let learned_scores: Vec<f32> = held.iter().map(|h| h.learned).collect();
+    if let Some(path) = &args.dump {
+        let mut out = String::new();
+        for (item, h) in items.iter().zip(&held) {
+            out.push_str(
+                &serde_json::json!({
+                    "label": if item.malicious { "malicious" } else { "benign" },
+                    "family": item.family,
+                    "category": item.category,
+                    "chars": item.text.chars().count(),
+                    "edge_score": h.edge_score,
+                    "edge_decision": h.edge_decision.as_str(),
+                    "cloud": h.cloud,
+                })
+                .to_string(),
+            );
+            out.push('\n');
+        }
+        std::fs::write(path, out).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+
+    // Length confound.
+    let lengths: Vec<f32> = items
+        .iter()
+        .map(|i| i.text.chars().count() as f32)
+        .collect();
+    let matched = length_matched(&lengths, &labels, args.seed);
+    let sub = |v: &[f32]| -> Vec<f32> { matched.iter().map(|&i| v[i]).collect() };
+    let sub_labels: Vec<bool> = matched.iter().map(|&i| labels[i]).collect();
+    let score_of = |o: &[Outcome]| -> Vec<f32> { o.iter().map(|x| x.score).collect() };
+    let length = LengthCheck {
+        length_only_auc: roc_auc(&lengths, &labels),
+        matched_n: matched.len(),
+        edge_auc: roc_auc(&sub(&score_of(&edge)), &sub_labels),
+        learned_auc: roc_auc(&sub(&learned_scores), &sub_labels),
+        cloud_auc: roc_auc(&sub(&score_of(&cloud)), &sub_labels),
+        cascade_auc: roc_auc(&sub(&score_of(&cascade)), &sub_labels),
+        matched_length_auc: roc_auc(&sub(&lengths), &sub_labels),
+    };
+
+    // Threshold curves.
+    let benign_edge: Vec<f32> = held
+        .iter()
+        .zip(&labels)
+        .filter(|(_, &m)| !m)
+        .map(|(h, _)| h.edge_score)
+        .collect();
+    let benign_edge_rate = [
+        0.2f32, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95,
+    ]
+    .iter()
+    .map(|&t| {
+        let n = benign_edge.iter().filter(|&&s| s >= t).count();
+        (t, n as f64 / benign_edge.len().max(1) as f64)
+    })
+    .collect();
+    // Cascade score restricted to the cloud's part: what the cloud threshold controls.
+    let escalated_cloud: Vec<f32> = held
+        .iter()
+        .map(|h| match h.edge_decision {
+            Decision::Escalate => (h.cloud + h.edge_score) / 2.0,
+            Decision::Block => 2.0,
+            Decision::Allow => -1.0,
+        })
+        .collect();
+    let cloud_threshold_for_1pct = recall_at_fpr(&escalated_cloud, &labels, 0.01);
+
+    let report = CrossvalReport {
+        seed: args.seed,
+        backend: args.backend.name(),
+        folds: families.len(),
+        seconds: start.elapsed().as_secs_f64(),
+        learned_roc_auc: roc_auc(&learned_scores, &labels),
+        edge: evaluate::report(Tier::Edge, &items, &edge),
+        cloud: evaluate::report(Tier::Cloud, &items, &cloud),
+        cascade: evaluate::report(Tier::Cascade, &items, &cascade),
+        length,
+        curves: Curves {
+            benign_edge_rate,
+            cloud_threshold_for_1pct,
+        },
+    };
+    if args.json {
+        return serde_json::to_string(&report).map_err(|e| e.to_string());
+    }
+    let mut s = format!(
+        "leave-one-family-out over {} families, seed {}, backend {}, {:.0} s\n\
+         (every score below comes from models that did not see the item's family)\n\n",
+        report.folds, report.seed, report.backend, report.seconds
+    );
+    s.push_str(&format!(
+        "learned edge scorer alone: ROC AUC {}\n\n",
+        report
+            .learned_roc_auc
+            .map_or("—".into(), |v| format!("{v:.4}"))
+    ));
+    for r in [&report.edge, &report.cloud, &report.cascade] {
+        s.push_str(&evaluate::render(r));
+        s.push('\n');
+    }
+    let f = |x: Option<f64>| x.map_or("—".to_string(), |v| format!("{v:.4}"));
+    s.push_str(&format!(
+        "length confound: length alone AUC {}; on a length-matched subset of {} items (length AUC {}):\n  edge {}  learned {}  cloud {}  cascade {}\n",
+        f(report.length.length_only_auc),
+        report.length.matched_n,
+        f(report.length.matched_length_auc),
+        f(report.length.edge_auc),
+        f(report.length.learned_auc),
+        f(report.length.cloud_auc),
+        f(report.length.cascade_auc),
+    ));
+    s.push_str("benign share at or above an edge score:");
+    for (t, r) in &report.curves.benign_edge_rate {
+        s.push_str(&format!(" {t:.2}→{:.1}%", r * 100.0));
+    }
+    s.push('\n');
+    if let Some((t, r)) = report.curves.cloud_threshold_for_1pct {
+        s.push_str(&format!(
+            "cloud threshold for cascade FPR ≤ 1%: {t:.3} (cascade recall {:.1}%)\n",
+            r * 100.0
+        ));
+    }
+    Ok(s)
+}
+
+/// Indices of a subset where both labels have the same length distribution: items are binned by
+/// log₂ length and each bin keeps as many of each label as the rarer label has there.
+fn length_matched(lengths: &[f32], labels: &[bool], seed: u64) -> Vec<usize> {
+    let bin = |l: f32| (l.max(1.0).log2() * 2.0) as i32; // half-octave bins
+    let mut bins: std::collections::BTreeMap<i32, (Vec<usize>, Vec<usize>)> = Default::default();
+    for (i, (&l, &m)) in lengths.iter().zip(labels).enumerate() {
+        let e = bins.entry(bin(l)).or_default();
+        if m {
+            e.0.push(i);
+        } else {
+            e.1.push(i);
+        }
+    }
+    let mut rng = SplitMix(seed ^ 0x1E46);
+    let mut out = Vec::new();
+    for (_, (mut mal, mut ben)) in bins {
+        let k = mal.len().min(ben.len());
+        rng.shuffle(&mut mal);
+        rng.shuffle(&mut ben);
+        out.extend_from_slice(&mal[..k]);
+        out.extend_from_slice(&ben[..k]);
+    }
+    out.sort_unstable();
+    out
+}

@@ -1,0 +1,96 @@
+//! `cloud-analyzer eval`: runs one tier over labelled JSONL and reports quality and latency.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use cloud_analyzer::learn::cloud::{CloudClassifier, EDGE_FILE};
+use cloud_analyzer::learn::evaluate::{self, Tier};
+use cloud_analyzer::learn::{Backend, Featurizer};
+use shared_core::scorer::LinearScorer;
+use shared_core::{Engine, Policy};
+
+use crate::commands::load_data;
+
+/// Arguments of `eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Labelled JSONL; repeat to combine files.
+    #[arg(long, required = true)]
+    data: Vec<PathBuf>,
+    /// Which tier to run.
+    #[arg(long, value_enum, default_value_t = Tier::Cascade)]
+    tier: Tier,
+    /// Use the models in this directory (from `train --out`) instead of the built-in ones.
+    #[arg(long)]
+    models: Option<PathBuf>,
+    /// A JSON policy file for the edge (defaults otherwise).
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Burn backend.
+    #[arg(long, value_enum, default_value_t = Backend::default_backend())]
+    backend: Backend,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the command.
+pub fn run(args: &EvalArgs) -> ExitCode {
+    match eval(args) {
+        Ok(out) => {
+            crate::commands::emit(&out);
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("cloud-analyzer eval: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Builds the edge engine and the cloud classifier from `--models` or the built-in ones.
+pub fn load_models(
+    models: Option<&PathBuf>,
+    policy: Option<&PathBuf>,
+    backend: Backend,
+) -> Result<(Engine, CloudClassifier), String> {
+    let policy = match policy {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read policy {}: {e}", path.display()))?;
+            Policy::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => Policy::default(),
+    };
+    let builder = Engine::builder().policy(policy);
+    match models {
+        Some(dir) => {
+            let bytes = std::fs::read(dir.join(EDGE_FILE))
+                .map_err(|e| format!("cannot read {}: {e}", dir.join(EDGE_FILE).display()))?;
+            let scorer = LinearScorer::from_bytes(&bytes).map_err(|e| e.to_string())?;
+            let engine = builder.scorer(scorer).build().map_err(|e| e.to_string())?;
+            Ok((engine, CloudClassifier::load(dir, backend)?))
+        }
+        None => {
+            let engine = builder.build().map_err(|e| e.to_string())?;
+            if !engine.has_scorer() {
+                return Err("this build has no built-in edge weights; pass --models DIR".into());
+            }
+            Ok((engine, CloudClassifier::builtin(backend)?))
+        }
+    }
+}
+
+fn eval(args: &EvalArgs) -> Result<String, String> {
+    let items = load_data(&args.data)?;
+    let (engine, cloud) = load_models(args.models.as_ref(), args.policy.as_ref(), args.backend)?;
+    let featurizer = Featurizer::new().map_err(|e| e.to_string())?;
+    let outcomes = evaluate::run(&items, args.tier, &engine, &cloud, &featurizer);
+    let report = evaluate::report(args.tier, &items, &outcomes);
+    if args.json {
+        serde_json::to_string(&report).map_err(|e| e.to_string())
+    } else {
+        Ok(evaluate::render(&report))
+    }
+}

@@ -1,0 +1,39 @@
+//! The binary's subcommands.
+
+pub mod crossval;
+pub mod eval;
+pub mod train;
+pub mod triage;
+
+use std::path::PathBuf;
+
+use cloud_analyzer::learn::data::{self, Item};
+
+/// Writes a command's output to stdout. A closed pipe (`… | head`) is not an error worth a
+/// panic: the output is simply dropped.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+}
+
+/// Loads and concatenates data files; every malformed line is reported.
+pub fn load_data(paths: &[PathBuf]) -> Result<Vec<Item>, String> {
+    let mut items = Vec::new();
+    for path in paths {
+        match data::load(path) {
+            Ok(mut v) => items.append(&mut v),
+            Err(errors) => {
+                let mut msg = format!("{}: {} problem(s)", path.display(), errors.len());
+                for e in errors.iter().take(20) {
+                    msg.push_str(&format!("\n  {e}"));
+                }
+                if errors.len() > 20 {
+                    msg.push_str(&format!("\n  … and {} more", errors.len() - 20));
+                }
+                return Err(msg);
+            }
+        }
+    }
+    Ok(items)
+}

@@ -1,0 +1,110 @@
+//! `cloud-analyzer train`: trains the edge scorer and the cloud classifier from labelled JSONL.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+use cloud_analyzer::learn::cloud::EDGE_FILE;
+use cloud_analyzer::learn::{fit, Backend, Featurizer, FitConfig, DEFAULT_SEED};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::commands::load_data;
+
+/// Arguments of `train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Labelled JSONL (`{"text","label","source","category"}`); repeat to combine files.
+    #[arg(long, required = true)]
+    data: Vec<PathBuf>,
+    /// Directory for `edge.mnls`, `cloud.bpk`, `cloud.json` (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// Seed for splits, initialization and shuffling.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+    /// Burn backend.
+    #[arg(long, value_enum, default_value_t = Backend::default_backend())]
+    backend: Backend,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Runs the command.
+pub fn run(args: &TrainArgs) -> ExitCode {
+    match train(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("cloud-analyzer train: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn train(args: &TrainArgs) -> Result<(), String> {
+    let start = Instant::now();
+    let items = load_data(&args.data)?;
+    let labels: Vec<bool> = items.iter().map(|i| i.malicious).collect();
+    let featurizer = Featurizer::new().map_err(|e| e.to_string())?;
+    let features: Vec<_> = items
+        .iter()
+        .map(|i| featurizer.featurize(&i.text))
+        .collect();
+    let config = FitConfig::new(args.seed);
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(
+            ((config.edge.epochs + config.cloud.epochs) * if config.refit { 2 } else { 1 }) as u64,
+        )
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} epochs  {msg}")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    );
+    let families: Vec<&str> = items.iter().map(|i| i.family.as_str()).collect();
+    let trained = fit(
+        &features,
+        &labels,
+        &families,
+        &config,
+        args.backend,
+        |stage, epoch, loss| {
+            bar.set_prefix(stage.to_string());
+            bar.set_message(format!("epoch {} loss {loss:.4}", epoch + 1));
+            bar.inc(1);
+        },
+    )?;
+    bar.finish_and_clear();
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let edge_path = args.out.join(EDGE_FILE);
+    let edge_bytes = trained.edge.to_bytes();
+    std::fs::write(&edge_path, &edge_bytes)
+        .map_err(|e| format!("cannot write {}: {e}", edge_path.display()))?;
+    trained.cloud.save(&args.out)?;
+    let malicious = labels.iter().filter(|&&m| m).count();
+    crate::commands::emit(&format!(
+        "trained on {} items ({} malicious, {} benign) from {} file(s), seed {}, backend {}, in {:.1} s",
+        items.len(),
+        malicious,
+        items.len() - malicious,
+        args.data.len(),
+        args.seed,
+        args.backend.name(),
+        start.elapsed().as_secs_f64()
+    ));
+    crate::commands::emit(&format!(
+        "  edge scorer  → {} ({} KiB)",
+        edge_path.display(),
+        edge_bytes.len() / 1024
+    ));
+    crate::commands::emit(&format!(
+        "  cloud model  → {}/{{cloud.bpk,cloud.json}} (block threshold {:.2})",
+        args.out.display(),
+        trained.cloud.meta.block_threshold
+    ));
+    Ok(())
+}

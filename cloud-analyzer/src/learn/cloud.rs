@@ -1,0 +1,164 @@
+//! The cloud classifier at inference time: a [`CloudModel`] loaded from Burn's record format
+//! (burnpack) plus its calibration and threshold (a small JSON file beside it).
+
+use std::path::Path;
+
+use burn::module::{Module, ModuleMapper, Param, ParamId};
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::learn::models::{batch_tensors, CloudModel, CloudShape, Example};
+use crate::learn::Backend;
+
+/// Calibrated probability at or above which the cloud tier blocks, unless the metadata says
+/// otherwise (chosen from the cross-validation curves; see the README).
+pub const DEFAULT_BLOCK_THRESHOLD: f32 = 0.86;
+
+/// File names inside a model directory.
+pub const WEIGHTS_FILE: &str = "cloud.bpk";
+/// See [`WEIGHTS_FILE`].
+pub const META_FILE: &str = "cloud.json";
+/// The edge weights file name.
+pub const EDGE_FILE: &str = "edge.mnls";
+
+/// Replaces the random parameter ids Burn assigns at initialization with sequential ones, so
+/// the same weights always serialize to the same bytes.
+struct StableIds(u64);
+
+impl ModuleMapper for StableIds {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        self.0 += 1;
+        Param::initialized(ParamId::from(self.0), param.val())
+    }
+}
+
+/// Shape, calibration and threshold of a saved cloud classifier.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudMeta {
+    /// Format version (1).
+    pub format: u32,
+    /// Hash buckets.
+    pub dim: usize,
+    /// Embedding width.
+    pub width: usize,
+    /// Hidden width.
+    pub hidden: usize,
+    /// Dense signals.
+    pub signals: usize,
+    /// Platt slope.
+    pub platt_a: f32,
+    /// Platt intercept.
+    pub platt_b: f32,
+    /// Probability at or above which the cloud tier blocks.
+    pub block_threshold: f32,
+}
+
+/// A loaded, calibrated cloud classifier.
+#[derive(Debug)]
+pub struct CloudClassifier {
+    model: CloudModel,
+    /// Shape, calibration and threshold.
+    pub meta: CloudMeta,
+    device: Device,
+}
+
+/// The classifier shipped in the repository (trained by `cloud-analyzer train`).
+const BUILTIN_WEIGHTS: &[u8] = include_bytes!("../../models/cloud.bpk");
+const BUILTIN_META: &str = include_str!("../../models/cloud.json");
+
+impl CloudClassifier {
+    /// Wraps a trained model.
+    pub fn from_model(model: CloudModel, meta: CloudMeta, device: Device) -> CloudClassifier {
+        CloudClassifier {
+            model,
+            meta,
+            device,
+        }
+    }
+
+    /// The classifier built into the binary.
+    pub fn builtin(backend: Backend) -> Result<CloudClassifier, String> {
+        CloudClassifier::from_parts(BUILTIN_WEIGHTS, BUILTIN_META, backend)
+    }
+
+    /// Loads a classifier from a model directory (`cloud.bpk` + `cloud.json`).
+    pub fn load(dir: &Path, backend: Backend) -> Result<CloudClassifier, String> {
+        let weights = std::fs::read(dir.join(WEIGHTS_FILE))
+            .map_err(|e| format!("cannot read {}: {e}", dir.join(WEIGHTS_FILE).display()))?;
+        let meta = std::fs::read_to_string(dir.join(META_FILE))
+            .map_err(|e| format!("cannot read {}: {e}", dir.join(META_FILE).display()))?;
+        CloudClassifier::from_parts(&weights, &meta, backend)
+    }
+
+    /// Loads a classifier from its weights and metadata.
+    pub fn from_parts(
+        weights: &[u8],
+        meta: &str,
+        backend: Backend,
+    ) -> Result<CloudClassifier, String> {
+        let meta: CloudMeta =
+            serde_json::from_str(meta).map_err(|e| format!("cloud model metadata: {e}"))?;
+        if meta.format != 1 || meta.signals != crate::learn::models::SIGNALS {
+            return Err("cloud model metadata: unsupported format".into());
+        }
+        let calibrated = meta.platt_a.is_finite()
+            && meta.platt_b.is_finite()
+            && (0.0..=1.0).contains(&meta.block_threshold);
+        if !calibrated {
+            return Err("cloud model metadata: calibration out of range".into());
+        }
+        let device = backend.device();
+        let shape = CloudShape {
+            dim: meta.dim,
+            width: meta.width,
+            hidden: meta.hidden,
+        };
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
+            .map_err(|e| format!("cloud model weights: {e:?}"))?;
+        let model = CloudModel::new(shape, &device)
+            .try_load_record(record)
+            .map_err(|e| format!("cloud model weights: {e:?}"))?;
+        Ok(CloudClassifier {
+            model,
+            meta,
+            device,
+        })
+    }
+
+    /// Writes `cloud.bpk` and `cloud.json` into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<(), String> {
+        let bytes = self
+            .model
+            .clone()
+            .map(&mut StableIds(0))
+            .into_record()
+            .into_bytes()
+            .map_err(|e| format!("cannot encode cloud model: {e:?}"))?;
+        std::fs::write(dir.join(WEIGHTS_FILE), &bytes[..])
+            .map_err(|e| format!("cannot write {}: {e}", dir.join(WEIGHTS_FILE).display()))?;
+        let meta = serde_json::to_string_pretty(&self.meta).map_err(|e| e.to_string())? + "\n";
+        std::fs::write(dir.join(META_FILE), meta)
+            .map_err(|e| format!("cannot write {}: {e}", dir.join(META_FILE).display()))
+    }
+
+    /// Raw margins of a batch.
+    pub fn margins(&self, examples: &[&Example]) -> Vec<f32> {
+        if examples.is_empty() {
+            return Vec::new();
+        }
+        let (idx, val, sig) = batch_tensors(examples, &self.device);
+        self.model
+            .forward(idx, val, sig)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap_or_default()
+    }
+
+    /// Calibrated probability that one example is malicious.
+    pub fn probability(&self, example: &Example) -> f32 {
+        let margin = self.margins(&[example]).first().copied().unwrap_or(0.0);
+        shared_core::scorer::sigmoid(self.meta.platt_a * margin + self.meta.platt_b)
+    }
+}

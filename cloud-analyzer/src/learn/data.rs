@@ -1,0 +1,233 @@
+//! Labelled prompts in JSONL (`{"text", "label", "source", "category"}`, the format of
+//! `shared/data/corpus.jsonl`) and the source *families* the validation protocol holds out.
+
+use std::fmt;
+use std::io::BufRead;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Longest line accepted in a data file (a prompt plus its metadata).
+const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
+
+/// One labelled prompt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    /// The prompt.
+    pub text: String,
+    /// True for an attack.
+    pub malicious: bool,
+    /// Where it came from.
+    pub source: String,
+    /// The corpus's category label (`goal_hijacking`, `general:code_request`, …).
+    pub category: String,
+    /// The family this item belongs to (see [`family_of`]).
+    pub family: String,
+}
+
+/// A data file that could not be used, with the line it failed on.
+#[derive(Debug)]
+pub struct DataError {
+    /// 1-based line number (0 when the file itself failed).
+    pub line: usize,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "line {}: {}", self.line, self.message)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    text: String,
+    label: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    category: String,
+    /// Optional explicit family (generated data sets it); otherwise derived.
+    #[serde(default)]
+    family: Option<String>,
+}
+
+/// Parses one JSONL line.
+pub fn parse_line(line: &str) -> Result<Item, String> {
+    let raw: Line = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
+    let malicious = match raw.label.as_str() {
+        "malicious" => true,
+        "benign" => false,
+        other => {
+            return Err(format!(
+                "label must be \"malicious\" or \"benign\", got {other:?}"
+            ))
+        }
+    };
+    if raw.text.is_empty() {
+        return Err("empty text".into());
+    }
+    let family = raw
+        .family
+        .unwrap_or_else(|| family_of(malicious, &raw.source, &raw.category));
+    Ok(Item {
+        text: raw.text,
+        malicious,
+        source: raw.source,
+        category: raw.category,
+        family,
+    })
+}
+
+/// Reads a JSONL file. Every malformed line is reported with its number; blank lines are skipped.
+pub fn load(path: &Path) -> Result<Vec<Item>, Vec<DataError>> {
+    let file = std::fs::File::open(path).map_err(|e| {
+        vec![DataError {
+            line: 0,
+            message: format!("cannot open {}: {e}", path.display()),
+        }]
+    })?;
+    read(std::io::BufReader::new(file))
+}
+
+/// Reads JSONL from any reader (see [`load`]).
+pub fn read(reader: impl BufRead) -> Result<Vec<Item>, Vec<DataError>> {
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    for (i, line) in reader.split(b'\n').enumerate() {
+        let number = i + 1;
+        let bytes = match line {
+            Ok(b) => b,
+            Err(e) => {
+                errors.push(DataError {
+                    line: number,
+                    message: format!("read error: {e}"),
+                });
+                break;
+            }
+        };
+        if bytes.len() > MAX_LINE_BYTES {
+            errors.push(DataError {
+                line: number,
+                message: format!("line longer than {MAX_LINE_BYTES} bytes"),
+            });
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            errors.push(DataError {
+                line: number,
+                message: "not valid UTF-8".into(),
+            });
+            continue;
+        };
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        match parse_line(text) {
+            Ok(item) => items.push(item),
+            Err(message) => errors.push(DataError {
+                line: number,
+                message,
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    if items.is_empty() {
+        return Err(vec![DataError {
+            line: 0,
+            message: "no items".into(),
+        }]);
+    }
+    Ok(items)
+}
+
+/// The family of an item: groups of items that share a template or an origin, so that
+/// validation can hold a whole family out (items within a family are correlated).
+pub fn family_of(malicious: bool, source: &str, category: &str) -> String {
+    let top = category.split(':').next().unwrap_or(category);
+    let name = if malicious {
+        if category.starts_with("jailbreak_in_the_wild") {
+            "jailbreak_in_the_wild"
+        } else if category.starts_with("jailbreak") {
+            "jailbreak_template"
+        } else if category == "goal_hijacking" || category == "prompt_leaking" {
+            "promptinject"
+        } else if category.starts_with("indirect_injection") {
+            "latent_injection"
+        } else if category.starts_with("prompt_extraction") {
+            "sysprompt_extraction"
+        } else if category.starts_with("encoded_injection") {
+            "encoded_injection"
+        } else {
+            top
+        }
+    } else if source.contains("GPTeacher") {
+        if source.contains("Roleplay") {
+            "gpteacher_roleplay"
+        } else if source.contains("Codegen") {
+            "gpteacher_codegen"
+        } else if source.contains("Toolformer") {
+            "gpteacher_toolformer"
+        } else {
+            "gpteacher_other"
+        }
+    } else if source.contains("grade-school-math") {
+        "grade_school_math"
+    } else if category.starts_with("document_clean") || category.starts_with("general:instruction")
+    {
+        "garak_benign"
+    } else {
+        top
+    };
+    let side = if malicious { "m" } else { "b" };
+    format!("{side}:{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_lines_are_reported_with_numbers() {
+        let input = "{\"text\":\"hi\",\"label\":\"benign\"}\n\nnot json\n{\"text\":\"x\",\"label\":\"maybe\"}\n{\"text\":1,\"label\":\"benign\"}\n";
+        let errors = read(input.as_bytes()).unwrap_err();
+        let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![3, 4, 5]);
+        assert!(errors[1].message.contains("label"));
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error_not_a_skip() {
+        let mut input = b"{\"text\":\"ok\",\"label\":\"benign\"}\n".to_vec();
+        input.extend_from_slice(b"{\"text\":\"\xff\",\"label\":\"benign\"}\n");
+        let errors = read(&input[..]).unwrap_err();
+        assert_eq!(errors[0].line, 2);
+    }
+
+    #[test]
+    fn families() {
+        assert_eq!(
+            family_of(true, "garak", "indirect_injection:report"),
+            "m:latent_injection"
+        );
+        assert_eq!(
+            family_of(
+                false,
+                "github:teknium1/GPTeacher:Codegen/x.json",
+                "general:code_request"
+            ),
+            "b:gpteacher_codegen"
+        );
+        let item = parse_line(r#"{"text":"t","label":"benign","family":"b:generated_x"}"#).unwrap();
+        assert_eq!(item.family, "b:generated_x");
+    }
+}

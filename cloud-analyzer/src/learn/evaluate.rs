@@ -1,0 +1,313 @@
+//! Running a tier over labelled items and summarizing the outcome (`eval`, `crossval`).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::Serialize;
+use shared_core::{Decision, Engine};
+
+use crate::learn::cloud::CloudClassifier;
+use crate::learn::data::Item;
+use crate::learn::metrics::{self, percentile, Rates};
+use crate::learn::Featurizer;
+
+/// Which part of the system is evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// shared-core triage alone (signatures, detectors, learned edge scorer); `escalate` counts
+    /// as not blocked.
+    Edge,
+    /// The cloud classifier alone on every item.
+    Cloud,
+    /// Edge first; what it escalates goes to the cloud classifier, as the running system does.
+    Cascade,
+}
+
+/// What happened to one item.
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome {
+    /// The tier's score in [0, 1] (for ROC curves).
+    pub score: f32,
+    /// The final decision.
+    pub decision: Decision,
+    /// The edge escalated this item (edge and cascade tiers).
+    pub escalated: bool,
+    /// Wall time for this item, microseconds.
+    pub latency_us: f64,
+}
+
+/// The cascade's decision: the edge decides what it is sure about; the cloud tier decides what
+/// the edge escalates, blocking when the mean of the two calibrated probabilities — the edge's
+/// score and the cloud classifier's — reaches the cloud threshold (an ensemble of two models
+/// that see the text differently). `cloud` returns the
+/// cloud probability. Returns (score, decision); the score ranks items the way the cascade
+/// treats them: escalated items take the band between the edge's escalate and block
+/// thresholds, ordered by that combined probability.
+pub fn cascade_decision(
+    edge_score: f32,
+    edge: Decision,
+    escalate_at: f32,
+    block_at: f32,
+    cloud_threshold: f32,
+    cloud: impl FnOnce() -> f32,
+) -> (f32, Decision) {
+    match edge {
+        Decision::Allow | Decision::Block => (edge_score, edge),
+        Decision::Escalate => {
+            let p = (cloud() + edge_score) / 2.0;
+            let block = p >= cloud_threshold;
+            let score = escalate_at + (block_at - escalate_at) * p.clamp(0.0, 1.0);
+            let decision = if block {
+                Decision::Block
+            } else {
+                Decision::Allow
+            };
+            (score, decision)
+        }
+    }
+}
+
+/// Runs `tier` over every item.
+pub fn run(
+    items: &[Item],
+    tier: Tier,
+    engine: &Engine,
+    cloud: &CloudClassifier,
+    featurizer: &Featurizer,
+) -> Vec<Outcome> {
+    let threshold = cloud.meta.block_threshold;
+    items
+        .iter()
+        .map(|item| {
+            let start = Instant::now();
+            let (score, decision, escalated) = match tier {
+                Tier::Edge => match engine.triage_text(&item.text) {
+                    Ok(v) => (v.score, v.decision, v.decision == Decision::Escalate),
+                    Err(_) => (1.0, Decision::Block, false),
+                },
+                Tier::Cloud => {
+                    let p = cloud.probability(&featurizer.featurize(&item.text).cloud);
+                    let d = if p >= threshold {
+                        Decision::Block
+                    } else {
+                        Decision::Allow
+                    };
+                    (p, d, false)
+                }
+                Tier::Cascade => match engine.triage_text(&item.text) {
+                    Ok(v) => {
+                        let t = engine.policy().thresholds;
+                        let (s, d) = cascade_decision(
+                            v.score,
+                            v.decision,
+                            t.escalate,
+                            t.block,
+                            threshold,
+                            || cloud.probability(&featurizer.featurize(&item.text).cloud),
+                        );
+                        (s, d, v.decision == Decision::Escalate)
+                    }
+                    Err(_) => (1.0, Decision::Block, false),
+                },
+            };
+            Outcome {
+                score,
+                decision,
+                escalated,
+                latency_us: start.elapsed().as_secs_f64() * 1e6,
+            }
+        })
+        .collect()
+}
+
+/// Escalation rates by true label.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Escalation {
+    /// Share of all items escalated.
+    pub all: f64,
+    /// Share of benign items escalated.
+    pub benign: Option<f64>,
+    /// Share of malicious items escalated.
+    pub malicious: Option<f64>,
+}
+
+/// Latency percentiles, microseconds.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Latency {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+/// Per-group results.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    /// Items.
+    pub n: usize,
+    /// Label of the group's items ("malicious", "benign" or "mixed").
+    pub label: &'static str,
+    /// Share blocked among malicious items.
+    pub recall: Option<f64>,
+    /// Share blocked among benign items.
+    pub fpr: Option<f64>,
+    /// Share escalated by the edge.
+    pub escalated: f64,
+}
+
+/// The report `eval` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The tier evaluated.
+    pub tier: Tier,
+    /// Items.
+    pub n: usize,
+    /// Malicious items.
+    pub n_malicious: usize,
+    /// Benign items.
+    pub n_benign: usize,
+    /// Share of malicious items blocked.
+    pub recall: Option<f64>,
+    /// Share of benign items blocked.
+    pub fpr: Option<f64>,
+    /// Mean of recall and 1 − FPR.
+    pub balanced_accuracy: Option<f64>,
+    /// Area under the ROC curve of the tier's score.
+    pub roc_auc: Option<f64>,
+    /// Recall when the score threshold keeps FPR ≤ 1 %.
+    pub recall_at_1pct_fpr: Option<f64>,
+    /// The score threshold that achieves it.
+    pub threshold_at_1pct_fpr: Option<f32>,
+    /// Escalations by the edge.
+    pub escalation_rate: Escalation,
+    /// Results per corpus category.
+    pub per_category: BTreeMap<String, Group>,
+    /// Results per family.
+    pub per_family: BTreeMap<String, Group>,
+    /// Per-item latency.
+    pub latency_us: Latency,
+}
+
+fn group_by(
+    items: &[Item],
+    outcomes: &[Outcome],
+    key: impl Fn(&Item) -> &str,
+) -> BTreeMap<String, Group> {
+    let mut buckets: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, item) in items.iter().enumerate() {
+        buckets.entry(key(item).to_string()).or_default().push(i);
+    }
+    buckets
+        .into_iter()
+        .map(|(k, idx)| {
+            let flagged: Vec<bool> = idx
+                .iter()
+                .map(|&i| outcomes[i].decision == Decision::Block)
+                .collect();
+            let labels: Vec<bool> = idx.iter().map(|&i| items[i].malicious).collect();
+            let rates = Rates::of(&flagged, &labels);
+            let label = match (rates.malicious, rates.benign) {
+                (_, 0) => "malicious",
+                (0, _) => "benign",
+                _ => "mixed",
+            };
+            let escalated =
+                idx.iter().filter(|&&i| outcomes[i].escalated).count() as f64 / idx.len() as f64;
+            (
+                k,
+                Group {
+                    n: idx.len(),
+                    label,
+                    recall: rates.recall,
+                    fpr: rates.fpr,
+                    escalated,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Summarizes outcomes.
+pub fn report(tier: Tier, items: &[Item], outcomes: &[Outcome]) -> Report {
+    let labels: Vec<bool> = items.iter().map(|i| i.malicious).collect();
+    let flagged: Vec<bool> = outcomes
+        .iter()
+        .map(|o| o.decision == Decision::Block)
+        .collect();
+    let scores: Vec<f32> = outcomes.iter().map(|o| o.score).collect();
+    let rates = Rates::of(&flagged, &labels);
+    let at_1pct = metrics::recall_at_fpr(&scores, &labels, 0.01);
+    let escalated: Vec<bool> = outcomes.iter().map(|o| o.escalated).collect();
+    let esc = Rates::of(&escalated, &labels);
+    let latencies: Vec<f64> = outcomes.iter().map(|o| o.latency_us).collect();
+    Report {
+        tier,
+        n: items.len(),
+        n_malicious: rates.malicious,
+        n_benign: rates.benign,
+        recall: rates.recall,
+        fpr: rates.fpr,
+        balanced_accuracy: rates.balanced_accuracy(),
+        roc_auc: metrics::roc_auc(&scores, &labels),
+        recall_at_1pct_fpr: at_1pct.map(|x| x.1),
+        threshold_at_1pct_fpr: at_1pct.map(|x| x.0),
+        escalation_rate: Escalation {
+            all: escalated.iter().filter(|&&e| e).count() as f64 / items.len().max(1) as f64,
+            benign: esc.fpr,
+            malicious: esc.recall,
+        },
+        per_category: group_by(items, outcomes, |i| &i.category),
+        per_family: group_by(items, outcomes, |i| &i.family),
+        latency_us: Latency {
+            p50: percentile(&latencies, 50.0),
+            p90: percentile(&latencies, 90.0),
+            p99: percentile(&latencies, 99.0),
+        },
+    }
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "—".to_string(), |v| format!("{:.1}%", v * 100.0))
+}
+
+/// Human-readable rendering of a report.
+pub fn render(r: &Report) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "tier {:?}: {} items ({} malicious, {} benign)\n",
+        r.tier, r.n, r.n_malicious, r.n_benign
+    ));
+    s.push_str(&format!(
+        "  recall {}  FPR {}  balanced accuracy {}  ROC AUC {}  recall@1%FPR {}\n",
+        pct(r.recall),
+        pct(r.fpr),
+        pct(r.balanced_accuracy),
+        r.roc_auc.map_or("—".into(), |v| format!("{v:.4}")),
+        pct(r.recall_at_1pct_fpr),
+    ));
+    s.push_str(&format!(
+        "  escalated: {} of all, {} of benign, {} of malicious\n",
+        pct(Some(r.escalation_rate.all)),
+        pct(r.escalation_rate.benign),
+        pct(r.escalation_rate.malicious)
+    ));
+    s.push_str(&format!(
+        "  latency per item: p50 {:.0} µs, p90 {:.0} µs, p99 {:.0} µs\n",
+        r.latency_us.p50, r.latency_us.p90, r.latency_us.p99
+    ));
+    s.push_str("  per family:\n");
+    for (k, g) in &r.per_family {
+        s.push_str(&format!(
+            "    {:<34} n={:<5} recall {:>6}  FPR {:>6}  escalated {:>6}\n",
+            k,
+            g.n,
+            pct(g.recall),
+            pct(g.fpr),
+            pct(Some(g.escalated))
+        ));
+    }
+    s
+}

@@ -1,0 +1,398 @@
+//! Training and evaluation of the learned detectors (`train`, `eval`, `crossval`).
+//!
+//! One pipeline, [`fit`], produces both models from labelled items: it splits the items 80/20
+//! (stratified, seeded), trains each model with Burn on the 80 %, and fits Platt calibration on
+//! the 20 % it did not see. The edge model is exported to shared-core's quantized format and its
+//! calibration is fitted on the *quantized* margins, so what ships is what was calibrated.
+
+pub mod cloud;
+pub mod data;
+pub mod evaluate;
+pub mod metrics;
+pub mod models;
+
+use burn::module::Module;
+use burn::tensor::Device;
+use shared_core::features::FeatureSpec;
+use shared_core::scorer::LinearScorer;
+use shared_core::{views, Engine};
+
+use crate::learn::cloud::{CloudClassifier, CloudMeta};
+use crate::learn::models::{
+    balanced_weights, predict, train, CloudModel, CloudShape, EdgeModel, Example, SplitMix,
+    TrainConfig, SIGNALS,
+};
+
+/// Hash buckets of the edge scorer (one i8 weight each: 64 KiB).
+pub const EDGE_DIM: u32 = 1 << 16;
+/// Shape of the cloud classifier.
+pub const CLOUD_SHAPE: CloudShape = CloudShape {
+    dim: 1 << 15,
+    width: 32,
+    hidden: 32,
+};
+/// The seed `train` uses unless told otherwise.
+pub const DEFAULT_SEED: u64 = 20_261_122;
+
+/// Which Burn backend runs training and inference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// burn-flex (pure Rust CPU).
+    #[cfg(feature = "flex")]
+    Flex,
+    /// burn-ndarray (pure Rust CPU, deprecated upstream).
+    #[cfg(feature = "ndarray")]
+    Ndarray,
+}
+
+impl Backend {
+    /// The default: flex when compiled in.
+    pub fn default_backend() -> Backend {
+        #[cfg(feature = "flex")]
+        {
+            Backend::Flex
+        }
+        #[cfg(all(not(feature = "flex"), feature = "ndarray"))]
+        {
+            Backend::Ndarray
+        }
+    }
+
+    /// The device (without autodiff).
+    pub fn device(self) -> Device {
+        match self {
+            #[cfg(feature = "flex")]
+            Backend::Flex => Device::flex(),
+            // Deprecated upstream in favour of flex; kept buildable for comparison.
+            #[cfg(feature = "ndarray")]
+            #[allow(deprecated)]
+            Backend::Ndarray => Device::ndarray(),
+        }
+    }
+
+    /// Name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            #[cfg(feature = "flex")]
+            Backend::Flex => "flex",
+            #[cfg(feature = "ndarray")]
+            Backend::Ndarray => "ndarray",
+        }
+    }
+}
+
+/// Hyper-parameters of one fit.
+#[derive(Debug, Clone, Copy)]
+pub struct FitConfig {
+    /// Seed for splits, initialization and shuffling.
+    pub seed: u64,
+    /// Edge model training.
+    pub edge: TrainConfig,
+    /// Cloud model training.
+    pub cloud: TrainConfig,
+    /// Share of items held back for calibration.
+    pub calibration_share: f64,
+    /// A hash bucket is trained only if it occurs in at least this many families.
+    pub min_families: usize,
+    /// Retrain the shipped models on every item after calibration, keeping the calibration
+    /// curve. Off by default: on held-out families the refitted models scored worse (more
+    /// steps on more data fit family-specific n-grams harder) and their margins no longer match
+    /// the curve; see the README.
+    pub refit: bool,
+}
+
+impl FitConfig {
+    /// The defaults `train` uses.
+    pub fn new(seed: u64) -> FitConfig {
+        FitConfig {
+            seed,
+            edge: TrainConfig {
+                epochs: 12,
+                batch: 32,
+                learning_rate: 0.05,
+                weight_decay: 1e-4,
+                seed,
+            },
+            cloud: TrainConfig {
+                epochs: 10,
+                batch: 32,
+                learning_rate: 0.01,
+                weight_decay: 1e-4,
+                seed: seed ^ 0x5EED,
+            },
+            calibration_share: 0.2,
+            min_families: 2,
+            refit: false,
+        }
+    }
+}
+
+/// The features of one text, computed once and shared by both models.
+#[derive(Debug, Clone)]
+pub struct Featurized {
+    /// Edge-model input.
+    pub edge: Example,
+    /// Cloud-model input.
+    pub cloud: Example,
+}
+
+/// Computes model inputs from texts: shared-core's normalized words view, hashed n-grams, and
+/// the signal vector of its signatures and detectors (run without any learned scorer, so the
+/// models never see their own output) — exactly what the edge computes at triage time.
+pub struct Featurizer {
+    signatures_only: Engine,
+}
+
+impl Featurizer {
+    /// Builds the featurizer.
+    pub fn new() -> Result<Featurizer, shared_core::Error> {
+        Ok(Featurizer {
+            signatures_only: Engine::builder().without_scorer().build()?,
+        })
+    }
+
+    /// Features of one text (texts over the body cap are truncated at a char boundary).
+    pub fn featurize(&self, text: &str) -> Featurized {
+        let limit = self.signatures_only.policy().limits.max_body_bytes;
+        let mut cut = text.len().min(limit);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (words, signals) = self
+            .signatures_only
+            .learning_inputs(&text[..cut])
+            .unwrap_or_else(|_| (views(&text[..cut]).words, [0.0; SIGNALS]));
+        let (edge_idx, edge_val) = FeatureSpec { dim: EDGE_DIM }.featurize(&words);
+        let (cloud_idx, cloud_val) = FeatureSpec {
+            dim: CLOUD_SHAPE.dim as u32,
+        }
+        .featurize(&words);
+        Featurized {
+            edge: Example {
+                indices: edge_idx,
+                value: edge_val,
+                signals: signals.to_vec(),
+            },
+            cloud: Example {
+                indices: cloud_idx,
+                value: cloud_val,
+                signals: signals.to_vec(),
+            },
+        }
+    }
+}
+
+/// Both trained models.
+pub struct Trained {
+    /// The edge scorer, quantized and calibrated.
+    pub edge: LinearScorer,
+    /// The cloud classifier, calibrated.
+    pub cloud: CloudClassifier,
+}
+
+/// Splits indices into (fit, calibration). Calibration takes whole families where it can —
+/// for each label, families in seeded random order are added while they fit in the target
+/// share — and tops up with random items, so calibration sees families the calibration models
+/// did not: its probabilities then describe new kinds of prompts, not memorized ones.
+pub fn calibration_split(
+    labels: &[bool],
+    families: &[&str],
+    share: f64,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = SplitMix(seed ^ 0xCA11_B8A7);
+    let mut calib = vec![false; labels.len()];
+    for class in [false, true] {
+        let members: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
+        let target = (members.len() as f64 * share).round() as usize;
+        let mut names: Vec<&str> = members.iter().map(|&i| families[i]).collect();
+        names.sort_unstable();
+        names.dedup();
+        rng.shuffle(&mut names);
+        let mut taken = 0usize;
+        // Never take every family of a class: the fit models need some of each label.
+        for name in names.iter().take(names.len().saturating_sub(1)) {
+            let size = members.iter().filter(|&&i| families[i] == *name).count();
+            if taken + size <= target {
+                for &i in &members {
+                    if families[i] == *name {
+                        calib[i] = true;
+                    }
+                }
+                taken += size;
+            }
+        }
+        let mut rest: Vec<usize> = members.iter().copied().filter(|&i| !calib[i]).collect();
+        rng.shuffle(&mut rest);
+        for &i in rest.iter().take(target.saturating_sub(taken)) {
+            calib[i] = true;
+        }
+    }
+    let (c, f): (Vec<usize>, Vec<usize>) = (0..labels.len()).partition(|&i| calib[i]);
+    (f, c)
+}
+
+/// The quantized edge scorer's raw margin on a featurized example.
+pub fn edge_margin(scorer: &LinearScorer, e: &Example) -> f32 {
+    let mut signals = [0.0f32; SIGNALS];
+    for (s, x) in signals.iter_mut().zip(&e.signals) {
+        *s = *x;
+    }
+    scorer.text_margin_of(&e.indices, e.value) + scorer.signal_margin(&signals)
+}
+
+/// Which buckets occur in at least `min_families` distinct families.
+pub fn shared_buckets(
+    examples: &[Example],
+    families: &[&str],
+    dim: usize,
+    min_families: usize,
+) -> Vec<bool> {
+    let mut names: Vec<&str> = families.to_vec();
+    names.sort_unstable();
+    names.dedup();
+    let mut count = vec![0u16; dim];
+    for name in names {
+        let mut seen = vec![false; dim];
+        for (e, _) in examples.iter().zip(families).filter(|(_, f)| **f == name) {
+            for &b in &e.indices {
+                if let Some(s) = seen.get_mut(b as usize) {
+                    *s = true;
+                }
+            }
+        }
+        for (c, s) in count.iter_mut().zip(seen) {
+            *c += u16::from(s);
+        }
+    }
+    count
+        .into_iter()
+        .map(|c| usize::from(c) >= min_families)
+        .collect()
+}
+
+/// Trains and calibrates both models: models trained on the [`calibration_split`]'s fit part
+/// score its calibration part, and Platt's curve is fitted on those scores. The shipped models
+/// are those models (or, with [`FitConfig::refit`], models retrained on every item with the
+/// same settings, taking the same curve). `progress(stage, epoch, loss)` reports each epoch.
+pub fn fit(
+    features: &[Featurized],
+    labels: &[bool],
+    families: &[&str],
+    config: &FitConfig,
+    backend: Backend,
+    mut progress: impl FnMut(&str, usize, f64),
+) -> Result<Trained, String> {
+    if features.len() != labels.len() || features.len() != families.len() || features.is_empty() {
+        return Err("no training data".into());
+    }
+    if labels.iter().all(|&m| m) || labels.iter().all(|&m| !m) {
+        return Err("training data needs both malicious and benign items".into());
+    }
+    let (fit_idx, calib_idx) =
+        calibration_split(labels, families, config.calibration_share, config.seed);
+    let all_idx: Vec<usize> = (0..labels.len()).collect();
+    let pick = |idx: &[usize], edge: bool| -> (Vec<Example>, Vec<bool>) {
+        idx.iter()
+            .map(|&i| {
+                let f = &features[i];
+                (
+                    if edge {
+                        f.edge.clone()
+                    } else {
+                        f.cloud.clone()
+                    },
+                    labels[i],
+                )
+            })
+            .unzip()
+    };
+    // Training inputs keep only buckets seen in several families: a bucket that occurs in one
+    // family alone identifies that family's template or style, not an attack.
+    let pick_train = |idx: &[usize], edge: bool| -> (Vec<Example>, Vec<bool>, Vec<f32>) {
+        let (mut x, y) = pick(idx, edge);
+        let fams: Vec<&str> = idx.iter().map(|&i| families[i]).collect();
+        let dim = if edge {
+            EDGE_DIM as usize
+        } else {
+            CLOUD_SHAPE.dim
+        };
+        let keep = shared_buckets(&x, &fams, dim, config.min_families);
+        for e in &mut x {
+            e.indices.retain(|&b| keep[b as usize]);
+        }
+        let w = balanced_weights(&y, &fams);
+        (x, y, w)
+    };
+    let plain = backend.device();
+    let device = plain.clone().autodiff();
+    let train_edge = |idx: &[usize], stage: &str, progress: &mut dyn FnMut(&str, usize, f64)| {
+        plain.seed(config.seed);
+        let (x, y, w) = pick_train(idx, true);
+        let model = train(
+            EdgeModel::new(EDGE_DIM as usize, &device),
+            |m: &EdgeModel, i, v, s| m.forward(i, v, s),
+            &x,
+            &y,
+            &w,
+            config.edge,
+            &device,
+            |e, l| progress(stage, e, l),
+        );
+        let model = model.valid();
+        let (weights, bias) = model.export();
+        LinearScorer::from_weights(&weights, model.export_signals(), bias, 1.0, 0.0)
+            .map_err(|e| e.to_string())
+    };
+    let train_cloud = |idx: &[usize], stage: &str, progress: &mut dyn FnMut(&str, usize, f64)| {
+        plain.seed(config.seed ^ 0x5EED);
+        let (x, y, w) = pick_train(idx, false);
+        train(
+            CloudModel::new(CLOUD_SHAPE, &device),
+            |m: &CloudModel, i, v, s| m.forward(i, v, s),
+            &x,
+            &y,
+            &w,
+            config.cloud,
+            &device,
+            |e, l| progress(stage, e, l),
+        )
+        .valid()
+    };
+    let cloud_forward = |m: &CloudModel, i, v, s| m.forward(i, v, s);
+
+    // Calibration curves from models that did not see the calibration part.
+    let edge_cal = train_edge(&fit_idx, "edge/cal", &mut progress)?;
+    let (xc, yc) = pick(&calib_idx, true);
+    let margins: Vec<f32> = xc.iter().map(|e| edge_margin(&edge_cal, e)).collect();
+    let (edge_a, edge_b) = metrics::fit_platt(&margins, &yc);
+    let cloud_cal = train_cloud(&fit_idx, "cloud/cal", &mut progress);
+    let (xc, yc) = pick(&calib_idx, false);
+    let margins = predict(&cloud_cal, cloud_forward, &xc, &plain);
+    let (cloud_a, cloud_b) = metrics::fit_platt(&margins, &yc);
+
+    // The shipped models, on everything.
+    let (edge, cloud) = if config.refit {
+        (
+            train_edge(&all_idx, "edge", &mut progress)?,
+            train_cloud(&all_idx, "cloud", &mut progress),
+        )
+    } else {
+        (edge_cal, cloud_cal)
+    };
+    let edge = edge.with_calibration(edge_a, edge_b);
+    let meta = CloudMeta {
+        format: 1,
+        dim: CLOUD_SHAPE.dim,
+        width: CLOUD_SHAPE.width,
+        hidden: CLOUD_SHAPE.hidden,
+        signals: SIGNALS,
+        platt_a: cloud_a,
+        platt_b: cloud_b,
+        block_threshold: cloud::DEFAULT_BLOCK_THRESHOLD,
+    };
+    Ok(Trained {
+        edge,
+        cloud: CloudClassifier::from_model(cloud, meta, plain),
+    })
+}

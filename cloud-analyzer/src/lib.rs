@@ -1,0 +1,6 @@
+//! Mnemosyne's cloud tier as a library: the learned detectors (training, inference, evaluation)
+//! that the `cloud-analyzer` binary exposes as commands.
+
+#![forbid(unsafe_code)]
+
+pub mod learn;

@@ -1,0 +1,142 @@
+//! Training is deterministic, and shared-core's quantized inference matches Burn's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use cloud_analyzer::learn::data;
+use cloud_analyzer::learn::models::{predict, train, EdgeModel};
+use cloud_analyzer::learn::{edge_margin, fit, Backend, Featurizer, FitConfig, EDGE_DIM};
+use shared_core::scorer::LinearScorer;
+
+/// A small, fixed sample of the development corpus (every 8th line), so the test stays quick.
+fn sample() -> Vec<data::Item> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/corpus.jsonl");
+    let items = data::load(&path).expect("corpus");
+    items.into_iter().step_by(8).collect()
+}
+
+fn quick_config(seed: u64) -> FitConfig {
+    let mut config = FitConfig::new(seed);
+    config.edge.epochs = 3;
+    config.cloud.epochs = 2;
+    config
+}
+
+#[test]
+fn retraining_on_the_same_data_gives_the_same_weights() {
+    let items = sample();
+    let featurizer = Featurizer::new().unwrap();
+    let features: Vec<_> = items
+        .iter()
+        .map(|i| featurizer.featurize(&i.text))
+        .collect();
+    let labels: Vec<bool> = items.iter().map(|i| i.malicious).collect();
+    let families: Vec<&str> = items.iter().map(|i| i.family.as_str()).collect();
+    let run = |seed| {
+        let t = fit(
+            &features,
+            &labels,
+            &families,
+            &quick_config(seed),
+            Backend::default_backend(),
+            |_, _, _| {},
+        )
+        .unwrap();
+        let dir = tempdir();
+        t.cloud.save(&dir).unwrap();
+        let cloud = std::fs::read(dir.join("cloud.bpk")).unwrap();
+        let meta = std::fs::read_to_string(dir.join("cloud.json")).unwrap();
+        (t.edge.to_bytes(), cloud, meta)
+    };
+    let a = run(7);
+    let b = run(7);
+    assert_eq!(
+        a.0, b.0,
+        "edge weights differ between two runs with the same seed"
+    );
+    assert_eq!(
+        a.1, b.1,
+        "cloud weights differ between two runs with the same seed"
+    );
+    assert_eq!(
+        a.2, b.2,
+        "cloud calibration differs between two runs with the same seed"
+    );
+    let c = run(8);
+    assert_ne!(a.0, c.0, "a different seed should give different weights");
+}
+
+#[test]
+fn shared_core_scores_match_burn_to_within_quantization() {
+    use burn::module::Module;
+    let items = sample();
+    let featurizer = Featurizer::new().unwrap();
+    let examples: Vec<_> = items
+        .iter()
+        .map(|i| featurizer.featurize(&i.text).edge)
+        .collect();
+    let labels: Vec<bool> = items.iter().map(|i| i.malicious).collect();
+    let backend = Backend::default_backend();
+    let plain = backend.device();
+    plain.seed(1);
+    let device = plain.clone().autodiff();
+    let mut config = FitConfig::new(1).edge;
+    config.epochs = 3;
+    let model = train(
+        EdgeModel::new(EDGE_DIM as usize, &device),
+        |m: &EdgeModel, i, v, s| m.forward(i, v, s),
+        &examples,
+        &labels,
+        &vec![1.0; labels.len()],
+        config,
+        &device,
+        |_, _| {},
+    )
+    .valid();
+    let burn_margins = predict(
+        &model,
+        |m: &EdgeModel, i, v, s| m.forward(i, v, s),
+        &examples,
+        &plain,
+    );
+    let (weights, bias) = model.export();
+    let max_w = weights.iter().fold(0.0f32, |m, w| m.max(w.abs()));
+    let scorer =
+        LinearScorer::from_weights(&weights, model.export_signals(), bias, 1.0, 0.0).unwrap();
+    let scorer = LinearScorer::from_bytes(&scorer.to_bytes()).unwrap();
+    let mut worst = 0.0f32;
+    for (e, &burn) in examples.iter().zip(&burn_margins) {
+        let core = edge_margin(&scorer, e);
+        // Each n-gram weight is off by at most half a quantization step.
+        let bound = 0.5 * (max_w / 127.0) * e.value * e.indices.len() as f32 + 1e-3;
+        assert!(
+            (core - burn).abs() <= bound,
+            "core {core} vs burn {burn} (bound {bound})"
+        );
+        worst = worst.max((scorer.calibrate(core) - scorer.calibrate(burn)).abs());
+    }
+    assert!(worst < 0.02, "probabilities differ by up to {worst}");
+    // The engine's own path (raw text → words and signals → margin) agrees with the featurized
+    // one the trainer used.
+    let engine = shared_core::Engine::builder()
+        .without_scorer()
+        .build()
+        .unwrap();
+    for (item, e) in items.iter().zip(&examples).take(50) {
+        let (words, signals) = engine.learning_inputs(&item.text).unwrap();
+        let direct = scorer.margin(&words, &signals);
+        assert!((direct - edge_margin(&scorer, e)).abs() < 1e-4);
+    }
+}
+
+fn tempdir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "mnemosyne-train-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
