@@ -30,6 +30,9 @@ cargo clippy -p shared-core --no-default-features --target wasm32-unknown-unknow
 step "shared-core builds for wasm32-unknown-unknown without std"
 cargo build -p shared-core --no-default-features --target wasm32-unknown-unknown --release
 
+step "the ndarray backend variant of the analyzer still builds"
+cargo check -q -p cloud-analyzer --no-default-features --features ndarray
+
 step "tests"
 cargo test --workspace
 
