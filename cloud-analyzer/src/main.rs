@@ -1,5 +1,5 @@
 //! `cloud-analyzer`: Mnemosyne's cloud tier. Commands: `triage` (one request through the shared
-//! core), `train` and `eval` (the learned detectors), `crossval` (the validation protocol).
+//! core), `train` and `eval` (the learned detectors), `crossval` (the validation protocol), `serve` (the service).
 
 #![forbid(unsafe_code)]
 
@@ -27,6 +27,8 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Leave-one-family-out cross-validation of both models and the cascade.
     Crossval(commands::crossval::CrossvalArgs),
+    /// Run the analyzer service (health, readiness and the `/v1/analyze` escalation API).
+    Serve(commands::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,5 +38,6 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(&args),
         Command::Eval(args) => commands::eval::run(&args),
         Command::Crossval(args) => commands::crossval::run(&args),
+        Command::Serve(args) => commands::serve::run(&args),
     }
 }
