@@ -195,13 +195,13 @@ async fn analyze(
     };
     let body = json!({
         "verdict": decision.as_str(),
-        "score": (score * 10_000.0).round() / 10_000.0,
+        "score": four_decimals(score),
         "categories": verdict.categories,
         "reasons": verdict.reasons,
         "signals": {
             "edge_verdict": verdict.decision.as_str(),
-            "edge_score": (verdict.score * 10_000.0).round() / 10_000.0,
-            "cloud_probability": cloud_probability.map(|p| (p * 10_000.0).round() / 10_000.0),
+            "edge_score": four_decimals(verdict.score),
+            "cloud_probability": cloud_probability.map(four_decimals),
         },
         "request_id": id,
     });
@@ -218,6 +218,11 @@ async fn analyze(
         Json(body),
     )
         .into_response()
+}
+
+/// A probability rounded to four decimals in f64, so JSON shows `0.9818`, not `0.98180001974`.
+fn four_decimals(x: f32) -> f64 {
+    (f64::from(x) * 10_000.0).round() / 10_000.0
 }
 
 fn threshold(a: &Analyzer) -> f32 {

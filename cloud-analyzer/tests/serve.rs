@@ -91,6 +91,12 @@ fn health_ready_and_analyze() {
     assert_eq!(status, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["verdict"], "block", "{v}");
+    let score = v["score"].as_f64().unwrap();
+    assert_eq!(
+        score,
+        (score * 10_000.0).round() / 10_000.0,
+        "score not rounded: {v}"
+    );
     assert!(head.contains("x-mnemosyne-verdict: block"), "{head}");
     assert!(head.contains("x-mnemosyne-request-id: mn-"), "{head}");
 
