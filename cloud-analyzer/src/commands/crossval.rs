@@ -114,16 +114,7 @@ struct CrossvalReport {
 
 /// Runs the command.
 pub fn run(args: &CrossvalArgs) -> ExitCode {
-    match crossval(args) {
-        Ok(out) => {
-            crate::commands::emit(&out);
-            ExitCode::SUCCESS
-        }
-        Err(message) => {
-            eprintln!("cloud-analyzer crossval: {message}");
-            ExitCode::from(2)
-        }
-    }
+    crate::commands::finish("crossval", crossval(args))
 }
 
 fn crossval(args: &CrossvalArgs) -> Result<String, String> {

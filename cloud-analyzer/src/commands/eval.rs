@@ -37,16 +37,7 @@ pub struct EvalArgs {
 
 /// Runs the command.
 pub fn run(args: &EvalArgs) -> ExitCode {
-    match eval(args) {
-        Ok(out) => {
-            crate::commands::emit(&out);
-            ExitCode::SUCCESS
-        }
-        Err(message) => {
-            eprintln!("cloud-analyzer eval: {message}");
-            ExitCode::from(2)
-        }
-    }
+    crate::commands::finish("eval", eval(args))
 }
 
 /// Builds the edge engine and the cloud classifier from `--models` or the built-in ones.

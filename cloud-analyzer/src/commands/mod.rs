@@ -18,6 +18,23 @@ pub fn emit(text: &str) {
     let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }
 
+/// Ends a command: its output (if any) on stdout and exit code 0, or its error on stderr and
+/// exit code 2.
+pub fn finish(command: &str, result: Result<String, String>) -> std::process::ExitCode {
+    match result {
+        Ok(out) => {
+            if !out.is_empty() {
+                emit(&out);
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("cloud-analyzer {command}: {message}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
 /// Loads and concatenates data files; every malformed line is reported.
 pub fn load_data(paths: &[PathBuf]) -> Result<Vec<Item>, String> {
     let mut items = Vec::new();

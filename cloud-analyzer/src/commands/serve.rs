@@ -34,13 +34,7 @@ pub struct ServeArgs {
 
 /// Runs the command.
 pub fn run(args: &ServeArgs) -> ExitCode {
-    match serve(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("cloud-analyzer serve: {message}");
-            ExitCode::from(2)
-        }
-    }
+    crate::commands::finish("serve", serve(args).map(|()| String::new()))
 }
 
 fn serve(args: &ServeArgs) -> Result<(), String> {

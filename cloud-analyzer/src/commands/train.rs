@@ -33,13 +33,7 @@ pub struct TrainArgs {
 
 /// Runs the command.
 pub fn run(args: &TrainArgs) -> ExitCode {
-    match train(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("cloud-analyzer train: {message}");
-            ExitCode::from(2)
-        }
-    }
+    crate::commands::finish("train", train(args).map(|()| String::new()))
 }
 
 fn train(args: &TrainArgs) -> Result<(), String> {

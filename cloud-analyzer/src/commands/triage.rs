@@ -29,16 +29,7 @@ pub struct TriageArgs {
 
 /// Runs the command.
 pub fn run(args: &TriageArgs) -> ExitCode {
-    match triage(args) {
-        Ok(json) => {
-            crate::commands::emit(&json);
-            ExitCode::SUCCESS
-        }
-        Err(message) => {
-            eprintln!("cloud-analyzer triage: {message}");
-            ExitCode::from(2)
-        }
-    }
+    crate::commands::finish("triage", triage(args))
 }
 
 fn triage(args: &TriageArgs) -> Result<String, String> {

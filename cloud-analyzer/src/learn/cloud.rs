@@ -8,7 +8,7 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::learn::models::{batch_tensors, CloudModel, CloudShape, Example};
+use crate::learn::models::{batch_tensors, floats, CloudModel, CloudShape, Example};
 use crate::learn::Backend;
 
 /// Calibrated probability at or above which the cloud tier blocks, unless the metadata says
@@ -149,11 +149,7 @@ impl CloudClassifier {
             return Vec::new();
         }
         let (idx, val, sig) = batch_tensors(examples, &self.device);
-        self.model
-            .forward(idx, val, sig)
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap_or_default()
+        floats(self.model.forward(idx, val, sig))
     }
 
     /// Calibrated probability that one example is malicious.

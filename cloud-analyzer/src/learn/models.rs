@@ -15,6 +15,11 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+/// A float tensor's values, in order (empty if the backend cannot read them back).
+pub fn floats<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor.into_data().try_to_vec::<f32>().unwrap_or_default()
+}
+
 /// One featurized example.
 #[derive(Debug, Clone, Default)]
 pub struct Example {
@@ -70,13 +75,7 @@ impl EdgeModel {
 
     /// The signal weights as plain floats.
     pub fn export_signals(&self) -> [f32; SIGNALS] {
-        let v = self
-            .signals
-            .weight
-            .val()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap_or_default();
+        let v = floats(self.signals.weight.val());
         let mut out = [0.0; SIGNALS];
         for (o, x) in out.iter_mut().zip(v) {
             *o = x;
@@ -86,21 +85,8 @@ impl EdgeModel {
 
     /// The learned n-gram weights and bias as plain floats.
     pub fn export(&self) -> (Vec<f32>, f32) {
-        let weights = self
-            .weights
-            .weight
-            .val()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap_or_default();
-        let bias = self
-            .bias
-            .val()
-            .into_data()
-            .try_to_vec::<f32>()
-            .ok()
-            .and_then(|v| v.first().copied())
-            .unwrap_or(0.0);
+        let weights = floats(self.weights.weight.val());
+        let bias = floats(self.bias.val()).first().copied().unwrap_or(0.0);
         (weights, bias)
     }
 }
@@ -307,13 +293,7 @@ where
             let w = Tensor::from_data(TensorData::new(w, [n]), device);
             let logits = forward(&model, idx, val, sig);
             let loss = bce_with_logits(logits, y, w);
-            loss_sum += loss
-                .clone()
-                .into_data()
-                .try_to_vec::<f32>()
-                .ok()
-                .and_then(|v| v.first().copied())
-                .map_or(0.0, f64::from);
+            loss_sum += floats(loss.clone()).first().copied().map_or(0.0, f64::from);
             steps += 1;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(config.learning_rate, model, grads);
@@ -332,11 +312,7 @@ where
     for chunk in examples.chunks(64) {
         let batch: Vec<&Example> = chunk.iter().collect();
         let (idx, val, sig) = batch_tensors(&batch, device);
-        let margins = forward(model, idx, val, sig)
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap_or_default();
-        out.extend(margins);
+        out.extend(floats(forward(model, idx, val, sig)));
     }
     out
 }
