@@ -3,5 +3,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod learn;
+pub mod restore;
 pub mod server;
+pub mod state;

@@ -27,8 +27,10 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Leave-one-family-out cross-validation of both models and the cascade.
     Crossval(commands::crossval::CrossvalArgs),
-    /// Run the analyzer service (health, readiness and the `/v1/analyze` escalation API).
+    /// Run the analyzer service: the OpenAI-compatible firewall proxy and the escalation API.
     Serve(commands::serve::ServeArgs),
+    /// Print the SHA-256 of a client API key (read from stdin) for the `api_keys` setting.
+    HashKey,
 }
 
 fn main() -> ExitCode {
@@ -39,5 +41,6 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(&args),
         Command::Crossval(args) => commands::crossval::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
+        Command::HashKey => commands::hash_key(),
     }
 }

@@ -158,6 +158,11 @@ impl Request {
         })
     }
 
+    /// The parsed JSON body (for hosts that read other fields, such as `stream` or `user`).
+    pub fn body(&self) -> Option<&Value> {
+        self.body.as_ref()
+    }
+
     /// Total bytes of text across segments.
     pub fn text_len(&self) -> usize {
         self.segments.iter().map(|s| s.text.len()).sum()

@@ -46,13 +46,25 @@ pub fn load_models(
     policy: Option<&PathBuf>,
     backend: Backend,
 ) -> Result<(Engine, CloudClassifier), String> {
-    let policy = match policy {
-        Some(path) => {
+    load_engine_and_classifier(models, policy, None, backend)
+}
+
+/// Like [`load_models`], with the policy given inline (`serve`'s TOML `[policy]`) when
+/// `inline` is set.
+pub fn load_engine_and_classifier(
+    models: Option<&PathBuf>,
+    policy: Option<&PathBuf>,
+    inline: Option<Policy>,
+    backend: Backend,
+) -> Result<(Engine, CloudClassifier), String> {
+    let policy = match (inline, policy) {
+        (Some(p), _) => p,
+        (None, Some(path)) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read policy {}: {e}", path.display()))?;
             Policy::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?
         }
-        None => Policy::default(),
+        (None, None) => Policy::default(),
     };
     let builder = Engine::builder().policy(policy);
     match models {

@@ -35,6 +35,24 @@ pub fn finish(command: &str, result: Result<String, String>) -> std::process::Ex
     }
 }
 
+/// `hash-key`: reads one key from stdin (trailing newline ignored) and prints its SHA-256, the
+/// form `api_keys` stores. The key itself is never a command-line argument (shell history).
+pub fn hash_key() -> std::process::ExitCode {
+    let mut key = String::new();
+    let result = std::io::stdin()
+        .read_line(&mut key)
+        .map_err(|e| format!("cannot read stdin: {e}"))
+        .and_then(|_| {
+            let key = key.trim_end_matches(['\n', '\r']);
+            if key.len() < 16 {
+                Err("a client API key should be at least 16 characters".into())
+            } else {
+                Ok(cloud_analyzer::state::sha256_hex(key.as_bytes()))
+            }
+        });
+    finish("hash-key", result)
+}
+
 /// Loads and concatenates data files; every malformed line is reported.
 pub fn load_data(paths: &[PathBuf]) -> Result<Vec<Item>, String> {
     let mut items = Vec::new();

@@ -1,77 +1,161 @@
-//! `cloud-analyzer serve`: the analyzer's HTTP service (health, readiness, escalation API).
+//! `cloud-analyzer serve`: the analyzer service. Configuration: a TOML file (`--config`,
+//! `MNEMOSYNE_CONFIG`), overridden by environment variables, overridden by these flags.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+use cloud_analyzer::config::Config;
 use cloud_analyzer::learn::Backend;
-use cloud_analyzer::server::{router, Analyzer};
+use cloud_analyzer::server::{router, Service};
+use cloud_analyzer::state::memory::MemoryStore;
+use cloud_analyzer::state::StateStore;
 
-use crate::commands::eval::load_models;
+use crate::commands::eval::load_engine_and_classifier;
 
-/// Arguments of `serve`.
+/// Arguments of `serve` (each overrides the config file and the environment).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "MNEMOSYNE_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// Shared token the edge filters present on `/v1/analyze` (`Authorization: Bearer …`).
-    /// Without one the analyzer only listens on a loopback address.
-    #[arg(long, env = "MNEMOSYNE_ANALYZE_TOKEN", hide_env_values = true)]
-    analyze_token: Option<String>,
+    /// TOML configuration file (default: `MNEMOSYNE_CONFIG`, else built-in defaults).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// OpenAI-compatible base URL of the LLM; `/chat/completions` is appended (default Groq's).
+    #[arg(long)]
+    upstream: Option<String>,
     /// Models from `train --out` instead of the built-in ones.
-    #[arg(long, env = "MNEMOSYNE_MODELS")]
+    #[arg(long)]
     models: Option<PathBuf>,
     /// A JSON policy file.
-    #[arg(long, env = "MNEMOSYNE_POLICY")]
+    #[arg(long)]
     policy: Option<PathBuf>,
     /// Burn backend.
-    #[arg(long, value_enum, default_value_t = Backend::default_backend())]
-    backend: Backend,
+    #[arg(long, value_enum)]
+    backend: Option<Backend>,
+    /// Print every environment variable the service reads, and exit.
+    #[arg(long)]
+    print_env: bool,
 }
 
 /// Runs the command.
 pub fn run(args: &ServeArgs) -> ExitCode {
+    if args.print_env {
+        let lines: Vec<String> = cloud_analyzer::config::ENVIRONMENT
+            .iter()
+            .map(|(name, what)| format!("{name:34} {what}"))
+            .collect();
+        crate::commands::emit(&lines.join("\n"));
+        return ExitCode::SUCCESS;
+    }
     crate::commands::finish("serve", serve(args).map(|()| String::new()))
 }
 
-fn serve(args: &ServeArgs) -> Result<(), String> {
-    let token = args.analyze_token.clone().filter(|t| !t.is_empty());
-    if token.is_none() && !args.listen.ip().is_loopback() {
-        return Err(format!(
-            "refusing to listen on {} without MNEMOSYNE_ANALYZE_TOKEN: without a token the analyzer only listens on loopback",
-            args.listen
-        ));
+/// File, then environment, then flags; validated.
+fn load_config(args: &ServeArgs) -> Result<Config, String> {
+    let path = args
+        .config
+        .clone()
+        .or_else(|| std::env::var_os("MNEMOSYNE_CONFIG").map(PathBuf::from));
+    let mut config = match &path {
+        Some(p) => Config::from_file(p)?,
+        None => Config::default(),
+    };
+    config.apply_env(|name| std::env::var(name).ok())?;
+    if let Some(v) = args.listen {
+        config.listen = v;
     }
-    let (engine, cloud) = load_models(args.models.as_ref(), args.policy.as_ref(), args.backend)?;
-    let analyzer = Arc::new(Analyzer::new(engine, cloud, token.clone())?);
+    if let Some(v) = &args.upstream {
+        config.upstream_url = v.clone();
+    }
+    if let Some(v) = &args.models {
+        config.models = Some(v.clone());
+    }
+    if let Some(v) = &args.policy {
+        config.policy_file = Some(v.clone());
+        config.policy = None;
+    }
+    if let Some(v) = args.backend {
+        config.backend = v.to_possible_value().map(|p| p.get_name().to_string());
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+fn serve(args: &ServeArgs) -> Result<(), String> {
+    let config = load_config(args).map_err(|e| format!("configuration error: {e}"))?;
+    let unknown = Config::unknown_env(std::env::vars().map(|(k, _)| k));
+    let backend = match &config.backend {
+        Some(name) => Backend::from_str(name, true)
+            .map_err(|_| format!("configuration error: backend {name:?} is not built in"))?,
+        None => Backend::default_backend(),
+    };
+    let (engine, cloud) = load_engine_and_classifier(
+        config.models.as_ref(),
+        config.policy_file.as_ref(),
+        config.policy.clone(),
+        backend,
+    )?;
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start runtime: {e}"))?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-        let local = listener.local_addr().map_err(|e| e.to_string())?;
-        eprintln!(
-            "cloud-analyzer listening on http://{local} (analyze token {}; {})",
-            if token.is_some() {
-                "required"
-            } else {
-                "not set: loopback only"
-            },
-            if args.models.is_some() {
-                "models from --models"
-            } else {
-                "built-in models"
+        let store: Arc<dyn StateStore> = match &config.redis_url {
+            Some(_) => {
+                return Err(
+                    "REDIS_URL is set, but this build's Redis state store is not finished yet; unset it to run with in-process state".to_string(),
+                )
             }
-        );
-        axum::serve(listener, router(analyzer))
+            None => Arc::new(MemoryStore::new(
+                config.cache.max_entries,
+                config.audit_max_len,
+            )),
+        };
+        let listen = config.listen;
+        let summary = summary(&config, store.kind());
+        let service = Arc::new(Service::new(engine, cloud, config, store)?);
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        eprintln!("cloud-analyzer listening on http://{local} ({summary})");
+        for name in unknown {
+            eprintln!("cloud-analyzer: warning: {name} is set but is not a setting (typo?); `serve --print-env` lists them");
+        }
+        axum::serve(listener, router(service))
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"))
     })
+}
+
+/// One line saying what is enforced, without any secret.
+fn summary(c: &Config, state: &str) -> String {
+    let mut parts = vec![format!("upstream {}", c.upstream_base())];
+    parts.push(if c.upstream_api_key.is_some() {
+        "upstream key set".into()
+    } else {
+        "no upstream key".into()
+    });
+    parts.push(if c.api_keys.is_empty() {
+        "no client API keys: loopback only".into()
+    } else {
+        format!("{} client API key(s)", c.api_keys.len())
+    });
+    parts.push(if c.analyze_token.is_some() {
+        "analyze token required".into()
+    } else {
+        "analyze token not set: loopback only".into()
+    });
+    parts.push(format!("state {state}"));
+    parts.push(if c.models.is_some() {
+        "models from --models".into()
+    } else {
+        "built-in models".into()
+    });
+    parts.join("; ")
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what `podman stop` and Kubernetes send).

@@ -1,0 +1,337 @@
+//! The decision path every route shares: shared-core triage → (escalated only) exact and
+//! semantic verdict cache → cloud classifier → cascade rule.
+
+use std::time::Instant;
+
+use axum::response::Response;
+use sha2::{Digest, Sha256};
+use shared_core::{Decision, Request, Verdict};
+
+use super::Service;
+use crate::learn::evaluate::cascade_decision;
+use crate::state::{hex, CachedVerdict, EMBEDDING_DIM};
+
+/// How far the edge score of a new prompt may exceed that of a cached *allowed* near-duplicate
+/// for the cached verdict to answer it (a benign prompt with an attack appended scores higher).
+const SEMANTIC_ALLOW_MARGIN: f32 = 0.05;
+
+/// What the decision path concluded for one request.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The shared-core verdict (redactions, reasons, categories).
+    pub edge: Verdict,
+    /// The edge's own decision (before monitor mode).
+    pub edge_decision: Decision,
+    /// Whether the edge escalated to the cloud tier.
+    pub escalated: bool,
+    /// The decision enforcement makes.
+    pub would: Decision,
+    /// The decision applied (`allow` in monitor mode).
+    pub decision: Decision,
+    /// Whether the policy is in monitor mode.
+    pub monitor: bool,
+    /// Final score.
+    pub score: f32,
+    /// The cloud classifier's probability, when it ran.
+    pub cloud_probability: Option<f32>,
+    /// `exact` or `semantic` when a cached verdict decided.
+    pub cache: Option<&'static str>,
+    /// Hex SHA-256 of the request's texts (the exact-cache key).
+    pub prompt_hash: String,
+    /// The semantic embedding, when computed.
+    pub embedding: Option<Vec<f32>>,
+}
+
+impl Outcome {
+    /// Category names.
+    pub fn categories(&self) -> Vec<String> {
+        self.edge
+            .categories
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect()
+    }
+}
+
+/// The exact-cache key: SHA-256 over every segment's role and text.
+fn prompt_hash(request: &Request) -> String {
+    let mut h = Sha256::new();
+    for s in &request.segments {
+        h.update(s.role.as_str().as_bytes());
+        h.update([0]);
+        h.update(s.text.as_bytes());
+        h.update([0]);
+    }
+    hex(&h.finalize())
+}
+
+/// A unit vector of the prompt's hashed n-grams folded into [`EMBEDDING_DIM`] signed buckets:
+/// near-duplicate prompts (a changed word, different spacing) land close together.
+pub fn embedding(indices: &[u32]) -> Vec<f32> {
+    let mut v = vec![0.0f32; EMBEDDING_DIM];
+    let dim = EMBEDDING_DIM as u32;
+    for &i in indices {
+        let sign = if (i / dim) % 2 == 0 { 1.0 } else { -1.0 };
+        v[(i % dim) as usize] += sign;
+    }
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
+}
+
+impl Service {
+    /// Decides one parsed request for `tenant`.
+    pub(super) async fn decide(
+        &self,
+        request: &Request,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Outcome, Response> {
+        let started = Instant::now();
+        let edge = self.engine.triage(request);
+        self.metrics.stage("triage", started);
+        let edge_decision = edge.monitor.unwrap_or(edge.decision);
+        let monitor = edge.monitor.is_some();
+        let hash = prompt_hash(request);
+        let mut outcome = Outcome {
+            edge_decision,
+            escalated: edge_decision == Decision::Escalate,
+            would: edge_decision,
+            decision: edge_decision,
+            monitor,
+            score: edge.score,
+            cloud_probability: None,
+            cache: None,
+            prompt_hash: hash,
+            embedding: None,
+            edge,
+        };
+        if outcome.escalated {
+            self.escalate(request, tenant, id, &mut outcome).await?;
+        } else if edge_decision == Decision::Block && self.config.cache.enabled {
+            self.operator_override(tenant, id, &mut outcome).await?;
+        }
+        if monitor {
+            outcome.decision = Decision::Allow;
+        }
+        Ok(outcome)
+    }
+
+    async fn escalate(
+        &self,
+        request: &Request,
+        tenant: &str,
+        id: &str,
+        outcome: &mut Outcome,
+    ) -> Result<(), Response> {
+        let cache_on = self.config.cache.enabled;
+        if cache_on {
+            let started = Instant::now();
+            let hit = self.store.cache_exact(tenant, &outcome.prompt_hash).await;
+            self.metrics.stage("cache", started);
+            match hit {
+                Ok(Some(cached)) => {
+                    self.metrics
+                        .cache_lookups
+                        .with_label_values(&["exact", "hit"])
+                        .inc();
+                    apply_cached(outcome, &cached, "exact");
+                    self.count_escalation(outcome);
+                    return Ok(());
+                }
+                Ok(None) => self
+                    .metrics
+                    .cache_lookups
+                    .with_label_values(&["exact", "miss"])
+                    .inc(),
+                Err(e) => {
+                    if let Some(r) = self.state_failure(&e, id) {
+                        return Err(r);
+                    }
+                }
+            }
+        }
+        let started = Instant::now();
+        let text: String = request
+            .segments
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let features = self.featurizer.featurize(&text);
+        let vector = embedding(&features.cloud.indices);
+        self.metrics.stage("featurize", started);
+        if cache_on {
+            let started = Instant::now();
+            let hit = self
+                .store
+                .cache_similar(tenant, &vector, self.config.cache.similarity)
+                .await;
+            self.metrics.stage("cache", started);
+            match hit {
+                Ok(Some((cached, _similarity))) if semantic_reusable(outcome, &cached) => {
+                    self.metrics
+                        .cache_lookups
+                        .with_label_values(&["semantic", "hit"])
+                        .inc();
+                    apply_cached(outcome, &cached, "semantic");
+                    outcome.embedding = Some(vector);
+                    self.count_escalation(outcome);
+                    return Ok(());
+                }
+                Ok(_) => self
+                    .metrics
+                    .cache_lookups
+                    .with_label_values(&["semantic", "miss"])
+                    .inc(),
+                Err(e) => {
+                    if let Some(r) = self.state_failure(&e, id) {
+                        return Err(r);
+                    }
+                }
+            }
+        }
+        let started = Instant::now();
+        let t = self.engine.policy().thresholds;
+        let mut probability = None;
+        let (score, decision) = cascade_decision(
+            outcome.edge.score,
+            Decision::Escalate,
+            t.escalate,
+            t.block,
+            self.cloud_threshold,
+            || {
+                // A poisoned lock (a panic elsewhere) fails closed.
+                let p = self
+                    .cloud
+                    .lock()
+                    .map(|c| c.probability(&features.cloud))
+                    .unwrap_or(1.0);
+                probability = Some(p);
+                p
+            },
+        );
+        self.metrics.stage("cloud", started);
+        outcome.score = score;
+        outcome.would = decision;
+        outcome.decision = decision;
+        outcome.cloud_probability = probability;
+        outcome.embedding = Some(vector);
+        self.count_escalation(outcome);
+        if cache_on {
+            let cached = CachedVerdict {
+                verdict: decision.as_str().to_string(),
+                score,
+                edge_score: outcome.edge.score,
+                categories: outcome.categories(),
+                source: "cloud".into(),
+            };
+            if let Err(e) = self
+                .store
+                .cache_put(
+                    tenant,
+                    &outcome.prompt_hash,
+                    outcome.embedding.as_deref(),
+                    &cached,
+                    self.config.cache.ttl_secs,
+                )
+                .await
+            {
+                if let Some(r) = self.state_failure(&e, id) {
+                    return Err(r);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An edge block that an operator marked a false positive (`/v1/feedback`) is allowed:
+    /// only an exact match of the prompt, and only a verdict that came from feedback.
+    async fn operator_override(
+        &self,
+        tenant: &str,
+        id: &str,
+        outcome: &mut Outcome,
+    ) -> Result<(), Response> {
+        let started = Instant::now();
+        let hit = self.store.cache_exact(tenant, &outcome.prompt_hash).await;
+        self.metrics.stage("cache", started);
+        match hit {
+            Ok(Some(cached)) if cached.source == "feedback" => {
+                self.metrics
+                    .cache_lookups
+                    .with_label_values(&["exact", "hit"])
+                    .inc();
+                apply_cached(outcome, &cached, "exact");
+            }
+            Ok(_) => self
+                .metrics
+                .cache_lookups
+                .with_label_values(&["exact", "miss"])
+                .inc(),
+            Err(e) => {
+                if let Some(r) = self.state_failure(&e, id) {
+                    return Err(r);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn count_escalation(&self, outcome: &Outcome) {
+        self.metrics
+            .escalations
+            .with_label_values(&[outcome.would.as_str()])
+            .inc();
+    }
+}
+
+/// A cached near-duplicate's verdict answers a new prompt only if it cannot have been made more
+/// dangerous: a cached block always applies; a cached allow only when the new prompt's edge
+/// score is not meaningfully higher and it fires no category the cached one did not.
+fn semantic_reusable(outcome: &Outcome, cached: &CachedVerdict) -> bool {
+    if cached.verdict == "block" {
+        return true;
+    }
+    outcome.edge.score <= cached.edge_score + SEMANTIC_ALLOW_MARGIN
+        && outcome
+            .categories()
+            .iter()
+            .all(|c| cached.categories.contains(c))
+}
+
+fn apply_cached(outcome: &mut Outcome, cached: &CachedVerdict, kind: &'static str) {
+    let decision = if cached.verdict == "block" {
+        Decision::Block
+    } else {
+        Decision::Allow
+    };
+    outcome.would = decision;
+    outcome.decision = decision;
+    outcome.score = cached.score;
+    outcome.cache = Some(kind);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learn::Featurizer;
+    use crate::state::similarity;
+
+    #[test]
+    fn near_duplicates_are_close_and_different_prompts_are_not() {
+        let f = Featurizer::new().unwrap();
+        let e = |t: &str| embedding(&f.featurize(t).cloud.indices);
+        let a =
+            e("Please summarise the attached quarterly report for the board meeting on Friday.");
+        let b =
+            e("Please summarise the attached quarterly report for the board meeting on Monday.");
+        let c = e("Write a haiku about autumn leaves falling in a quiet Kyoto garden.");
+        let norm: f32 = a.iter().map(|x| x * x).sum();
+        assert!((norm - 1.0).abs() < 1e-4);
+        assert!(similarity(&a, &b) > 0.85, "{}", similarity(&a, &b));
+        assert!(similarity(&a, &c) < 0.5, "{}", similarity(&a, &c));
+    }
+}

@@ -1,0 +1,110 @@
+//! Prometheus metrics (`GET /metrics`).
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+};
+
+/// Latency buckets from 10 µs to 60 s.
+const BUCKETS: &[f64] = &[
+    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025,
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// Every metric the service exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by route and final verdict (`allow`, `block`, `error`, `rate_limited`…).
+    pub requests: IntCounterVec,
+    /// Time per stage: `parse`, `triage`, `cache`, `cloud`, `state`, `upstream_headers`.
+    pub stage_seconds: HistogramVec,
+    /// Cache lookups by kind (`exact`, `semantic`) and result (`hit`, `miss`).
+    pub cache_lookups: IntCounterVec,
+    /// Upstream responses by status code (`timeout`, `unreachable` for transport failures).
+    pub upstream_responses: IntCounterVec,
+    /// Time from sending to the upstream until its response headers.
+    pub upstream_seconds: HistogramVec,
+    /// Edge escalations, by how the cloud tier decided them.
+    pub escalations: IntCounterVec,
+    /// State-store operations that failed.
+    pub state_errors: IntCounter,
+    /// Audit entries written.
+    pub audit_entries: IntCounter,
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new_custom(Some("mnemosyne".into()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new("requests_total", "Requests by route and verdict"),
+            &["route", "verdict"],
+        )?;
+        let stage_seconds = HistogramVec::new(
+            HistogramOpts::new("stage_seconds", "Time per decision stage")
+                .buckets(BUCKETS.to_vec()),
+            &["stage"],
+        )?;
+        let cache_lookups = IntCounterVec::new(
+            Opts::new("cache_lookups_total", "Verdict-cache lookups"),
+            &["kind", "result"],
+        )?;
+        let upstream_responses = IntCounterVec::new(
+            Opts::new("upstream_responses_total", "Upstream responses by status"),
+            &["status"],
+        )?;
+        let upstream_seconds = HistogramVec::new(
+            HistogramOpts::new("upstream_seconds", "Upstream time to response headers")
+                .buckets(BUCKETS.to_vec()),
+            &["route"],
+        )?;
+        let escalations = IntCounterVec::new(
+            Opts::new("escalations_total", "Edge escalations by cloud outcome"),
+            &["outcome"],
+        )?;
+        let state_errors = IntCounter::new("state_errors_total", "Failed state-store operations")?;
+        let audit_entries = IntCounter::new("audit_entries_total", "Audit entries written")?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(stage_seconds.clone()))?;
+        registry.register(Box::new(cache_lookups.clone()))?;
+        registry.register(Box::new(upstream_responses.clone()))?;
+        registry.register(Box::new(upstream_seconds.clone()))?;
+        registry.register(Box::new(escalations.clone()))?;
+        registry.register(Box::new(state_errors.clone()))?;
+        registry.register(Box::new(audit_entries.clone()))?;
+        Ok(Metrics {
+            registry,
+            requests,
+            stage_seconds,
+            cache_lookups,
+            upstream_responses,
+            upstream_seconds,
+            escalations,
+            state_errors,
+            audit_entries,
+        })
+    }
+
+    /// Records a stage's duration.
+    pub fn stage(&self, stage: &str, started: std::time::Instant) {
+        self.stage_seconds
+            .with_label_values(&[stage])
+            .observe(started.elapsed().as_secs_f64());
+    }
+
+    /// Counts a finished request.
+    pub fn request(&self, route: &str, verdict: &str) {
+        self.requests.with_label_values(&[route, verdict]).inc();
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        if TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .is_err()
+        {
+            return String::new();
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}

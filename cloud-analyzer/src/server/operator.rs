@@ -1,0 +1,228 @@
+//! Operator endpoints: `POST /v1/feedback` (mark a decision as a false positive or false
+//! negative: stored, audited, and the verdict cache corrected for that prompt and its
+//! near-duplicates) and `GET /v1/audit` (the tail of the hash-chained audit log).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{error, read_body, request_id, Service};
+use crate::state::{now_ms, verify_chain, AuditEvent, CachedVerdict};
+
+/// Longest operator note kept.
+const MAX_NOTE: usize = 2000;
+/// Most audit entries one call returns.
+const MAX_AUDIT_PAGE: usize = 1000;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Label {
+    /// The request was blocked (or escalated and blocked) but is benign.
+    FalsePositive,
+    /// The request was allowed but is an attack.
+    FalseNegative,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Feedback {
+    request_id: String,
+    label: Label,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+fn unauthorized(id: &str) -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "authentication_error",
+        "invalid_token",
+        "missing or wrong operator token",
+        id,
+    )
+}
+
+/// `POST /v1/feedback`.
+pub(super) async fn feedback(
+    State(s): State<Arc<Service>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let id = request_id();
+    if !Service::token_ok(s.config.operator_token(), &headers) {
+        return unauthorized(&id);
+    }
+    let bytes = match read_body(body, &headers, 64 * 1024, &id).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let input: Feedback = match serde_json::from_slice(&bytes) {
+        Ok(f) => f,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "invalid_json",
+                &format!(
+                    "body must be {{\"request_id\": \"…\", \"label\": \"false_positive\" | \"false_negative\", \"note\"?: \"…\"}}: {e}"
+                ),
+                &id,
+            )
+        }
+    };
+    if input.note.as_ref().is_some_and(|n| n.len() > MAX_NOTE) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "note_too_long",
+            &format!("note must be at most {MAX_NOTE} bytes"),
+            &id,
+        );
+    }
+    let record = match s.store.decision(&input.request_id).await {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                "unknown_request_id",
+                "no decision with this request id (unknown or expired)",
+                &id,
+            )
+        }
+        Err(e) => {
+            s.metrics.state_errors.inc();
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_error",
+                "state_unavailable",
+                &e.to_string(),
+                &id,
+            );
+        }
+    };
+    let (label, corrected) = match input.label {
+        Label::FalsePositive => ("false_positive", "allow"),
+        Label::FalseNegative => ("false_negative", "block"),
+    };
+    let event = AuditEvent {
+        kind: "feedback".into(),
+        request_id: record.request_id.clone(),
+        tenant: record.tenant.clone(),
+        detail: json!({
+            "label": label,
+            "note": input.note,
+            "original_verdict": record.verdict,
+            "original_score": record.score,
+            "feedback_id": id,
+        }),
+        time_ms: now_ms(),
+    };
+    let entry = match s.store.audit_append(&event).await {
+        Ok(e) => e,
+        Err(e) => {
+            s.metrics.state_errors.inc();
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_error",
+                "state_unavailable",
+                &e.to_string(),
+                &id,
+            );
+        }
+    };
+    s.metrics.audit_entries.inc();
+    // The operator's verdict replaces the cached one for this prompt (and, through its
+    // embedding, near-duplicates of it) in this tenant.
+    let cached = CachedVerdict {
+        verdict: corrected.into(),
+        score: if corrected == "block" { 1.0 } else { 0.0 },
+        edge_score: record.edge_score,
+        categories: record.categories.clone(),
+        source: "feedback".into(),
+    };
+    let cache_updated = s
+        .store
+        .cache_put(
+            &record.tenant,
+            &record.prompt_hash,
+            record.embedding.as_deref(),
+            &cached,
+            s.config.cache.ttl_secs.max(s.config.decision_ttl_secs),
+        )
+        .await
+        .is_ok();
+    Json(json!({
+        "status": "recorded",
+        "request_id": record.request_id,
+        "label": label,
+        "audit_seq": entry.seq,
+        "cache_updated": cache_updated,
+    }))
+    .into_response()
+}
+
+/// `GET /v1/audit?limit=N`: the newest entries, oldest first, and whether their chain verifies.
+pub(super) async fn audit(
+    State(s): State<Arc<Service>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let id = request_id();
+    if !Service::token_ok(s.config.operator_token(), &headers) {
+        return unauthorized(&id);
+    }
+    let mut limit = 100;
+    for pair in query
+        .as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        match pair.split_once('=') {
+            Some(("limit", v)) => match v.parse::<usize>() {
+                Ok(n) if (1..=MAX_AUDIT_PAGE).contains(&n) => limit = n,
+                _ => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request_error",
+                        "invalid_limit",
+                        &format!("limit must be a number within [1, {MAX_AUDIT_PAGE}]"),
+                        &id,
+                    )
+                }
+            },
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "invalid_query",
+                    "the only query parameter is limit",
+                    &id,
+                )
+            }
+        }
+    }
+    match s.store.audit_tail(limit).await {
+        Ok(entries) => {
+            let chain_ok = verify_chain(&entries).is_ok();
+            Json(json!({"entries": entries, "chain_ok": chain_ok})).into_response()
+        }
+        Err(e) => {
+            s.metrics.state_errors.inc();
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_error",
+                "state_unavailable",
+                &e.to_string(),
+                &id,
+            )
+        }
+    }
+}
