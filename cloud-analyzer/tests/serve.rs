@@ -211,7 +211,8 @@ fn bad_configuration_is_refused_with_a_message() {
         "listen = \"127.0.0.1:0\"\nupstream_ulr = \"http://x\"\n",
     )
     .unwrap();
-    let cases: Vec<(Vec<String>, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (Vec<String>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec!["--listen".into(), "0.0.0.0:0".into()],
             vec![],
