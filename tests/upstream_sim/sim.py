@@ -1,0 +1,191 @@
+"""A simulated OpenAI-compatible LLM upstream for Mnemosyne's end-to-end tests.
+
+Only the LLM is simulated; everything in front of it (the analyzer, Envoy, workerd) is real.
+The `model` field of a request picks the behaviour:
+
+  sim-echo (or anything else)  answers "You said: <last user message>"; streams when asked
+  sim-stream-slow              streams one chunk, waits HOLD seconds, then the rest
+  sim-slow                     waits SLOW seconds before answering (timeouts)
+  sim-500                      500 with an OpenAI-style error body
+  sim-503-text                 503 with a plain-text body
+  sim-429                      429 with `retry-after: 7`
+  sim-break                    streams two chunks, then drops the connection
+
+`GET /_sim/requests` returns every request received (path, headers, body), newest last;
+`POST /_sim/reset` clears it.  Run standalone: `python sim.py PORT`.
+"""
+
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HOLD = 1.5
+SLOW = 5.0
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = []
+
+    def record(self, entry):
+        with self.lock:
+            self.requests.append(entry)
+            del self.requests[:-200]
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.requests)
+
+    def reset(self):
+        with self.lock:
+            self.requests.clear()
+
+
+def chunk(model, content=None, finish=None, role=None):
+    delta = {}
+    if role:
+        delta["role"] = role
+    if content is not None:
+        delta["content"] = content
+    return {
+        "id": "chatcmpl-sim",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+def last_user_text(body):
+    for message in reversed(body.get("messages") or []):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+            return str(content)
+    return ""
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    state = State()
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def send_json(self, status, value, headers=()):
+        data = json.dumps(value).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path == "/_sim/requests":
+            return self.send_json(200, self.state.snapshot())
+        if self.path.endswith("/models"):
+            self.state.record({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": None})
+            return self.send_json(
+                200,
+                {"object": "list", "data": [{"id": "sim-echo", "object": "model", "created": 0, "owned_by": "sim"}]},
+            )
+        self.send_json(404, {"error": {"message": "no such path", "type": "invalid_request_error", "code": None, "param": None}})
+
+    def do_POST(self):
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length)
+        if self.path == "/_sim/reset":
+            self.state.reset()
+            return self.send_json(200, {"ok": True})
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return self.send_json(400, {"error": {"message": "bad json", "type": "invalid_request_error", "code": None, "param": None}})
+        self.state.record({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+        if not self.path.endswith("/chat/completions"):
+            return self.send_json(404, {"error": {"message": "no such path", "type": "invalid_request_error", "code": None, "param": None}})
+        model = body.get("model", "sim-echo")
+        if model == "sim-500":
+            return self.send_json(500, {"error": {"message": "simulated upstream failure", "type": "server_error", "code": "sim_failure", "param": None}})
+        if model == "sim-503-text":
+            data = b"upstream overloaded"
+            self.send_response(503)
+            self.send_header("content-type", "text/plain")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        if model == "sim-429":
+            return self.send_json(
+                429,
+                {"error": {"message": "simulated rate limit", "type": "rate_limit_error", "code": "rate_limit_exceeded", "param": None}},
+                headers=[("retry-after", "7")],
+            )
+        if model == "sim-slow":
+            time.sleep(SLOW)
+        reply = "You said: " + last_user_text(body)
+        if body.get("stream"):
+            return self.stream(model, reply)
+        self.send_json(
+            200,
+            {
+                "id": "chatcmpl-sim",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            },
+        )
+
+    def write_chunk(self, data):
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def stream(self, model, reply):
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        # Small pieces, so placeholders arrive split across events.
+        pieces = [reply[i : i + 4] for i in range(0, len(reply), 4)] or [""]
+        events = [chunk(model, role="assistant", content="")]
+        events += [chunk(model, content=p) for p in pieces]
+        events.append(chunk(model, finish="stop"))
+        for i, event in enumerate(events):
+            self.write_chunk(b"data: " + json.dumps(event).encode() + b"\n\n")
+            if model == "sim-stream-slow" and i == 1:
+                time.sleep(HOLD)
+            if model == "sim-break" and i == 2:
+                # Drop the connection mid-stream, without the terminating chunk.
+                self.close_connection = True
+                self.wfile.flush()
+                self.connection.shutdown(2)
+                return
+        self.write_chunk(b"data: [DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+def serve(port=0):
+    """Starts the simulator in a background thread; returns (server, port)."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, server.server_address[1]
+
+
+if __name__ == "__main__":
+    server, port = serve(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    print(f"upstream simulator on http://127.0.0.1:{port}/v1", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.shutdown()
