@@ -7,13 +7,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
-use cloud_analyzer::config::Config;
+use cloud_analyzer::config::{Config, StateFailMode};
 use cloud_analyzer::learn::Backend;
 use cloud_analyzer::server::{router, Service};
 use cloud_analyzer::state::memory::MemoryStore;
+use cloud_analyzer::state::redis::RedisStore;
 use cloud_analyzer::state::StateStore;
 
 use crate::commands::eval::load_engine_and_classifier;
+
+/// Longest wait for one Redis command (or a connection) before it counts as a failure.
+const REDIS_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Arguments of `serve` (each overrides the config file and the environment).
 #[derive(Debug, Args)]
@@ -102,17 +106,41 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start runtime: {e}"))?;
     runtime.block_on(async move {
+        let mut redis = None;
         let store: Arc<dyn StateStore> = match &config.redis_url {
-            Some(_) => {
-                return Err(
-                    "REDIS_URL is set, but this build's Redis state store is not finished yet; unset it to run with in-process state".to_string(),
-                )
+            Some(url) => {
+                let store = Arc::new(
+                    RedisStore::new(
+                        url.expose(),
+                        config.audit_max_len,
+                        config.state_fail_mode == StateFailMode::Degrade,
+                        REDIS_TIMEOUT,
+                    )
+                    .map_err(|e| format!("configuration error: REDIS_URL: {e}"))?,
+                );
+                redis = Some(Arc::clone(&store));
+                store
             }
             None => Arc::new(MemoryStore::new(
                 config.cache.max_entries,
                 config.audit_max_len,
             )),
         };
+        if let Err(e) = store.ping().await {
+            eprintln!("cloud-analyzer: warning: state store not reachable yet ({e}); /readyz answers 503 until it is");
+        }
+        if let Some(redis) = &redis {
+            // Writes audit entries that waited while Redis was away, without waiting for traffic.
+            let redis = Arc::clone(redis);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    if redis.pending_audit() > 0 {
+                        let _ = redis.ping().await;
+                    }
+                }
+            });
+        }
         let listen = config.listen;
         let summary = summary(&config, store.kind());
         let service = Arc::new(Service::new(engine, cloud, config, store)?);
@@ -127,7 +155,17 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
         axum::serve(listener, router(service))
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .map_err(|e| format!("server error: {e}"))
+            .map_err(|e| format!("server error: {e}"))?;
+        if let Some(redis) = redis {
+            let _ = redis.ping().await;
+            let left = redis.pending_audit();
+            if left > 0 {
+                return Err(format!(
+                    "{left} audit entries could not be written: Redis is still unreachable"
+                ));
+            }
+        }
+        Ok(())
     })
 }
 

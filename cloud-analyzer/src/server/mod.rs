@@ -26,7 +26,7 @@ use subtle::ConstantTimeEq;
 use crate::config::{Config, Secret, StateFailMode};
 use crate::learn::cloud::CloudClassifier;
 use crate::learn::Featurizer;
-use crate::state::{now_ms, AuditEvent, DecisionRecord, StateError, StateStore};
+use crate::state::{now_ms, AuditEvent, DecisionRecord, SessionRecord, StateError, StateStore};
 pub use decide::Outcome;
 use metrics::Metrics;
 
@@ -171,7 +171,7 @@ impl Service {
         tenant: &str,
         session: Option<&str>,
         outcome: &Outcome,
-    ) -> Result<(), Response> {
+    ) -> Result<Option<SessionRecord>, Response> {
         let started = std::time::Instant::now();
         let record = DecisionRecord {
             request_id: id.to_string(),
@@ -186,25 +186,29 @@ impl Service {
             embedding: outcome.embedding.clone(),
             time_ms: now_ms(),
         };
+        // Each write is attempted whatever happened to the others: the audit entry matters most
+        // (in degrade mode the Redis store keeps it until Redis returns).
         let mut result = self
             .store
             .put_decision(&record, self.config.decision_ttl_secs)
             .await;
+        let mut session_record = None;
         if let Some(session) = session {
-            if result.is_ok() {
-                result = self
-                    .store
-                    .session_turn(
-                        tenant,
-                        session,
-                        outcome.score,
-                        outcome.would == shared_core::Decision::Block,
-                    )
-                    .await
-                    .map(|_| ());
+            let turn = self
+                .store
+                .session_turn(
+                    tenant,
+                    session,
+                    outcome.score,
+                    outcome.would == shared_core::Decision::Block,
+                )
+                .await;
+            match turn {
+                Ok(r) => session_record = Some(r),
+                Err(e) => result = result.and(Err(e)),
             }
         }
-        if result.is_ok() && (outcome.escalated || outcome.would == shared_core::Decision::Block) {
+        if outcome.escalated || outcome.would == shared_core::Decision::Block {
             let event = AuditEvent {
                 kind: if outcome.would == shared_core::Decision::Block {
                     "block".into()
@@ -226,14 +230,15 @@ impl Service {
                 }),
                 time_ms: record.time_ms,
             };
-            result = self.store.audit_append(&event).await.map(|_| {
+            let appended = self.store.audit_append(&event).await.map(|_| {
                 self.metrics.audit_entries.inc();
             });
+            result = result.and(appended);
         }
         self.metrics.stage("state", started);
         match result {
-            Ok(()) => Ok(()),
-            Err(e) => self.state_failure(&e, id).map_or(Ok(()), Err),
+            Ok(()) => Ok(session_record),
+            Err(e) => self.state_failure(&e, id).map_or(Ok(session_record), Err),
         }
     }
 }
@@ -494,12 +499,13 @@ async fn analyze(State(s): State<Arc<Service>>, headers: HeaderMap, body: Body) 
         Ok(o) => o,
         Err(r) => return r,
     };
-    if let Err(r) = s
+    let session = match s
         .record(route, &id, tenant, input.session.as_deref(), &outcome)
         .await
     {
-        return r;
-    }
+        Ok(session) => session,
+        Err(r) => return r,
+    };
     s.metrics.request(route, outcome.decision.as_str());
     let body = json!({
         "verdict": outcome.decision.as_str(),
@@ -513,6 +519,7 @@ async fn analyze(State(s): State<Arc<Service>>, headers: HeaderMap, body: Body) 
             "cloud_probability": outcome.cloud_probability.map(four_decimals),
             "cache": outcome.cache,
         },
+        "session": session.map(|r| json!({"turns": r.turns, "blocked": r.blocked, "max_score": four_decimals(r.max_score)})),
         "request_id": id,
     });
     let mut response = (StatusCode::OK, Json(body)).into_response();

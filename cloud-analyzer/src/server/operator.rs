@@ -119,7 +119,7 @@ pub(super) async fn feedback(
             "label": label,
             "note": input.note,
             "original_verdict": record.verdict,
-            "original_score": record.score,
+            "original_score": super::four_decimals(record.score),
             "feedback_id": id,
         }),
         time_ms: now_ms(),

@@ -152,6 +152,7 @@ pub(super) async fn chat(
         .record(route, &id, &client.tenant, session.as_deref(), &outcome)
         .await
     {
+        s.metrics.request(route, "error");
         return r;
     }
     if outcome.decision == Decision::Block {
