@@ -36,6 +36,16 @@ cargo check -q -p cloud-analyzer --no-default-features --features ndarray
 step "tests"
 cargo test --workspace
 
+step "analyzer end to end (official OpenAI client; embedded state and Redis 8)"
+bash scripts/e2e-analyzer.sh
+
+if [ "${SKIP_CONTAINER:-0}" = 1 ]; then
+  step "container image skipped (SKIP_CONTAINER=1)"
+else
+  step "container image (podman): build, run, /healthz, /v1/analyze"
+  bash scripts/container-test.sh
+fi
+
 step "benches compile"
 cargo bench -p mnemosyne-benches --no-run
 

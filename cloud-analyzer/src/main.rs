@@ -29,6 +29,8 @@ enum Command {
     Crossval(commands::crossval::CrossvalArgs),
     /// Run the analyzer service: the OpenAI-compatible firewall proxy and the escalation API.
     Serve(commands::serve::ServeArgs),
+    /// Exit 0 when the service at `--url` answers `/healthz` with 200 (the container's health check).
+    Healthcheck(commands::healthcheck::HealthcheckArgs),
     /// Print the SHA-256 of a client API key (read from stdin) for the `api_keys` setting.
     HashKey,
 }
@@ -42,5 +44,6 @@ fn main() -> ExitCode {
         Command::Crossval(args) => commands::crossval::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
         Command::HashKey => commands::hash_key(),
+        Command::Healthcheck(args) => commands::healthcheck::run(&args),
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod crossval;
 pub mod eval;
+pub mod healthcheck;
 pub mod serve;
 pub mod train;
 pub mod triage;
