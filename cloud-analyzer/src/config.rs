@@ -511,6 +511,18 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_valid() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../deploy/analyzer.example.toml");
+        let c = Config::from_file(&path).unwrap();
+        c.validate().unwrap();
+        assert_eq!(
+            c.policy.unwrap().action(shared_core::Category::Pii),
+            shared_core::policy::Action::Redact
+        );
+    }
+
+    #[test]
     fn inline_policy_is_read() {
         let c =
             Config::from_toml("[policy]\nmode = \"monitor\"\n[policy.actions]\npii = \"redact\"")

@@ -5,6 +5,5 @@
 
 pub mod config;
 pub mod learn;
-pub mod restore;
 pub mod server;
 pub mod state;

@@ -43,6 +43,7 @@ pub mod pii;
 pub mod policy;
 mod redact;
 pub mod request;
+pub mod restore;
 pub mod scorer;
 pub mod signatures;
 mod verdict;

@@ -16,7 +16,7 @@ use shared_core::{Decision, Request};
 
 use super::{contract_headers, core_error, error, read_body, request_id, Client, Service};
 use crate::config::Config;
-use crate::restore::{restore_json, StreamRestorer};
+use shared_core::restore::{restore_json, StreamRestorer};
 
 /// Largest non-streamed upstream body the proxy reads whole (to restore placeholders or wrap an
 /// error); streamed bodies are never held.

@@ -1,9 +1,9 @@
-//! Redaction with restore: the upstream LLM sees placeholders (`[EMAIL_1]`), the client gets its
+//! Redaction with restore (pure: hosts feed it bytes and send what it returns): the upstream LLM sees placeholders (`[EMAIL_1]`), the client gets its
 //! original values back — in whole JSON responses and in server-sent-event streams, where a
 //! placeholder may arrive split over several chunks (`[EM`, `AIL_`, `1]`).
 //!
 //! ```
-//! use cloud_analyzer::restore::StreamRestorer;
+//! use shared_core::restore::StreamRestorer;
 //! let pairs = vec![("[EMAIL_1]".to_string(), "ann@example.com".to_string())];
 //! let mut r = StreamRestorer::new(pairs);
 //! let mut out = Vec::new();
@@ -21,7 +21,9 @@
 //! assert!(!text.contains("EMAIL_1"));
 //! ```
 
-use std::collections::BTreeMap;
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 use serde_json::Value;
 
@@ -93,8 +95,8 @@ impl StreamRestorer {
         let mut out = Vec::new();
         self.flush_held(&mut out);
         if !self.partial.is_empty() {
-            let rest = std::mem::take(&mut self.partial);
-            match std::str::from_utf8(&rest) {
+            let rest = core::mem::take(&mut self.partial);
+            match core::str::from_utf8(&rest) {
                 Ok(text) => out.extend_from_slice(restore_text(text, &self.pairs).as_bytes()),
                 Err(_) => out.extend_from_slice(&rest),
             }
@@ -103,7 +105,7 @@ impl StreamRestorer {
     }
 
     fn event(&mut self, body: &[u8], separator: &[u8], out: &mut Vec<u8>) {
-        let Ok(text) = std::str::from_utf8(body) else {
+        let Ok(text) = core::str::from_utf8(body) else {
             out.extend_from_slice(body);
             out.extend_from_slice(separator);
             return;
@@ -184,7 +186,7 @@ impl StreamRestorer {
         if self.held.is_empty() {
             return;
         }
-        let held = std::mem::take(&mut self.held);
+        let held = core::mem::take(&mut self.held);
         let mut chunk = self
             .template
             .clone()
@@ -249,6 +251,8 @@ fn held_suffix(text: &str, pairs: &[(String, String)]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
+    use alloc::vec;
 
     fn pairs() -> Vec<(String, String)> {
         vec![
