@@ -1,4 +1,4 @@
-//! Property tests for redaction restore in streams: however the upstream's bytes are split, the
+//! Property tests for what the hosts do with network bytes. Redaction restore in streams: however the upstream's bytes are split, the
 //! client reads the same text, with every complete placeholder restored and nothing else changed;
 //! arbitrary bytes never panic.
 
@@ -96,5 +96,28 @@ proptest! {
         let out = run(&bytes, &cuts);
         // Restoring lengthens only by what placeholders expand to.
         prop_assert!(out.len() <= bytes.len() * 3 + 4096);
+    }
+}
+
+mod analyzer_replies {
+    use proptest::prelude::*;
+    use shared_core::host::{escalation_step, AnalyzerReply, FailMode, Step};
+
+    proptest! {
+        /// Whatever the analyzer (or something pretending to be it) answers, the edge forwards
+        /// or blocks; fail-closed never forwards anything but a well-formed `allow`.
+        #[test]
+        fn any_reply_is_forward_or_block(status in 0u16..600, body in prop::collection::vec(any::<u8>(), 0..300), verdict in "(allow|block|escalate|ALLOW|)", score in -1.0f32..2.0) {
+            let json = format!(r#"{{"verdict":"{verdict}","score":{score}}}"#);
+            for bytes in [body.as_slice(), json.as_bytes()] {
+                let step = escalation_step(AnalyzerReply::Answered { status, body: bytes }, FailMode::Closed, None, "r", 0.5);
+                let forwarded = matches!(step, Step::Forward { .. });
+                let escalated = matches!(step, Step::Escalate { .. });
+                prop_assert!(!escalated);
+                if forwarded {
+                    prop_assert!(status == 200 && bytes == json.as_bytes() && verdict == "allow" && (0.0..=1.0).contains(&score));
+                }
+            }
+        }
     }
 }
