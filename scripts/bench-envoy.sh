@@ -19,7 +19,7 @@ target/release/mock-upstream "127.0.0.1:$UP" >/dev/null &
 PIDS=($!)
 trap 'kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$TMP"' EXIT
 PYTHONPATH=tests/envoy "$PY" - "$TMP" "$UP" "$PLAIN" "$FILTER" "$DEAD" "$WASM" <<'PYEOF'
-import socket, sys
+import json, os, socket, sys
 from envoy_config import render
 tmp, up, plain, filt, dead, wasm = sys.argv[1:]
 def free():
@@ -27,7 +27,7 @@ def free():
 # The analyzer cluster points nowhere: benign prompts must not need it.
 open(f"{tmp}/plain.yaml", "w").write(render(int(plain), free(), int(up), int(dead), wasm, None))
 open(f"{tmp}/filter.yaml", "w").write(render(int(filt), free(), int(up), int(dead), wasm,
-    {"analyzer": {"cluster": "mnemosyne_analyzer"}}))
+    json.loads(os.environ.get("FILTER_CONFIG", "{\"analyzer\": {\"cluster\": \"mnemosyne_analyzer\"}}"))))
 PYEOF
 "$VENV_BIN/envoy" -c "$TMP/plain.yaml" --concurrency 1 -l error --base-id 7101 >/dev/null 2>&1 &
 PIDS+=($!)
