@@ -31,6 +31,9 @@ step "clippy -D warnings (envoy-filter, wasm32-wasip1)"
 rustup target add wasm32-wasip1 >/dev/null
 cargo clippy -p envoy-filter --target wasm32-wasip1 --all-targets -- -D warnings
 
+step "clippy -D warnings (wasm-pkg, wasm32-unknown-unknown)"
+cargo clippy -p wasm-pkg --target wasm32-unknown-unknown -- -D warnings
+
 step "shared-core builds for wasm32-unknown-unknown without std"
 cargo build -p shared-core --no-default-features --target wasm32-unknown-unknown --release
 
@@ -42,6 +45,9 @@ cargo test --workspace
 
 step "analyzer end to end (official OpenAI client; embedded state and Redis 8)"
 bash scripts/e2e-analyzer.sh
+
+step "JavaScript package: build (wasm-bindgen) and node --test"
+bash scripts/test-wasm-pkg.sh
 
 step "Envoy filter end to end (real Envoy 1.40 with V8; the filter under 1 MB)"
 bash scripts/e2e-envoy.sh
