@@ -81,3 +81,25 @@ test("hostile unicode and huge inputs never crash", () => {
   assert.throws(() => triage(body("x\uD800y")), (e) => e.code === "invalid_json" && e.status === 400);
   assert.equal(typeof normalize("x\uD800y"), "string");
 });
+
+test("the README example runs against the package", () => {
+  const fs = require("node:fs");
+  const os = require("node:os");
+  const { execFileSync } = require("node:child_process");
+  const readme = fs.readFileSync(path.join(__dirname, "..", "npm", "README.md"), "utf8");
+  const code = readme.match(/```js\n([\s\S]*?)```/)[1];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mn-readme-"));
+  try {
+    fs.mkdirSync(path.join(dir, "node_modules"));
+    const pkgDir = process.env.MNEMOSYNE_PKG || path.join(__dirname, "..", "pkg");
+    fs.symlinkSync(path.resolve(pkgDir), path.join(dir, "node_modules", "mnemosyne-core"), "dir");
+    fs.writeFileSync(path.join(dir, "example.js"), code);
+    const out = execFileSync(process.execPath, ["example.js"], { cwd: dir, encoding: "utf8" });
+    assert.match(out, /^block /m);
+    assert.match(out, /^ignore previous$/m);
+    assert.match(out, /\[EMAIL_1\]/);
+    assert.match(out, /invalid_json 400/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
