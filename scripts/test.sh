@@ -31,8 +31,8 @@ step "clippy -D warnings (envoy-filter, wasm32-wasip1)"
 rustup target add wasm32-wasip1 >/dev/null
 cargo clippy -p envoy-filter --target wasm32-wasip1 --all-targets -- -D warnings
 
-step "clippy -D warnings (wasm-pkg, wasm32-unknown-unknown)"
-cargo clippy -p wasm-pkg --target wasm32-unknown-unknown -- -D warnings
+step "clippy -D warnings (wasm-pkg and edge-filter, wasm32-unknown-unknown)"
+cargo clippy -p wasm-pkg -p edge-filter --target wasm32-unknown-unknown -- -D warnings
 
 step "shared-core builds for wasm32-unknown-unknown without std"
 cargo build -p shared-core --no-default-features --target wasm32-unknown-unknown --release
@@ -48,6 +48,9 @@ bash scripts/e2e-analyzer.sh
 
 step "JavaScript package: build (wasm-bindgen) and node --test"
 bash scripts/test-wasm-pkg.sh
+
+step "Cloudflare Worker end to end (workerd via wrangler dev; under 1 MB gzipped)"
+bash scripts/e2e-worker.sh
 
 step "Envoy filter end to end (real Envoy 1.40 with V8; the filter under 1 MB)"
 bash scripts/e2e-envoy.sh
