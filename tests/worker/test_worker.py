@@ -94,3 +94,11 @@ def test_bad_policy_is_an_error_not_a_pass(make_worker):
     r = httpx.post(w.base + "/v1/chat/completions", json={"model": "sim-echo", "messages": [{"role": "user", "content": ATTACK}]})
     assert r.status_code == 500 and r.json()["error"]["code"] == "invalid_policy"
     assert upstream_requests() == []
+
+
+def test_secrets_are_redacted_before_the_upstream(worker):
+    key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD"
+    raw = chat(client_for(worker), f"My key {key} returns 401, what is wrong?")
+    assert raw.headers["x-mnemosyne-verdict"] == "allow"
+    seen = json.dumps(upstream_requests()[-1]["body"])
+    assert key not in seen and "[" in seen, seen
