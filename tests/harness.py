@@ -199,3 +199,20 @@ class Envoy:
                 self.proc.wait()
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def assert_streams_early(client, content):
+    """Streams a completion from the simulator's `sim-stream-slow` model (which holds 1.5 s after
+    its first content chunk) and checks the first chunk reached the client well before the rest:
+    the proxy in between passes server-sent events through without buffering."""
+    started = time.monotonic()
+    stream = client.chat.completions.create(
+        model="sim-stream-slow", messages=[{"role": "user", "content": content}], stream=True
+    )
+    arrivals, text = [], ""
+    for event in stream:
+        if event.choices and event.choices[0].delta.content:
+            arrivals.append(time.monotonic() - started)
+            text += event.choices[0].delta.content
+    assert text == "You said: " + content
+    assert arrivals[0] < 1.0 and arrivals[-1] - arrivals[0] >= 1.2, arrivals

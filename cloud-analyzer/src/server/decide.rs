@@ -9,7 +9,7 @@ use shared_core::{Decision, Request, Verdict};
 
 use super::Service;
 use crate::learn::evaluate::cascade_decision;
-use crate::state::{hex, CachedVerdict, EMBEDDING_DIM};
+use crate::state::{hex, CachedVerdict, StateResult, EMBEDDING_DIM};
 
 /// How far the edge score of a new prompt may exceed that of a cached *allowed* near-duplicate
 /// for the cached verdict to answer it (a benign prompt with an attack appended scores higher).
@@ -131,26 +131,10 @@ impl Service {
             let started = Instant::now();
             let hit = self.store.cache_exact(tenant, &outcome.prompt_hash).await;
             self.metrics.stage("cache", started);
-            match hit {
-                Ok(Some(cached)) => {
-                    self.metrics
-                        .cache_lookups
-                        .with_label_values(&["exact", "hit"])
-                        .inc();
-                    apply_cached(outcome, &cached, "exact");
-                    self.count_escalation(outcome);
-                    return Ok(());
-                }
-                Ok(None) => self
-                    .metrics
-                    .cache_lookups
-                    .with_label_values(&["exact", "miss"])
-                    .inc(),
-                Err(e) => {
-                    if let Some(r) = self.state_failure(&e, id) {
-                        return Err(r);
-                    }
-                }
+            if let Some(cached) = self.counted("exact", hit, id)? {
+                apply_cached(outcome, &cached, "exact");
+                self.count_escalation(outcome);
+                return Ok(());
             }
         }
         let started = Instant::now();
@@ -168,29 +152,17 @@ impl Service {
             let hit = self
                 .store
                 .cache_similar(tenant, &vector, self.config.cache.similarity)
-                .await;
+                .await
+                .map(|h| {
+                    h.map(|(cached, _)| cached)
+                        .filter(|c| semantic_reusable(outcome, c))
+                });
             self.metrics.stage("cache", started);
-            match hit {
-                Ok(Some((cached, _similarity))) if semantic_reusable(outcome, &cached) => {
-                    self.metrics
-                        .cache_lookups
-                        .with_label_values(&["semantic", "hit"])
-                        .inc();
-                    apply_cached(outcome, &cached, "semantic");
-                    outcome.embedding = Some(vector);
-                    self.count_escalation(outcome);
-                    return Ok(());
-                }
-                Ok(_) => self
-                    .metrics
-                    .cache_lookups
-                    .with_label_values(&["semantic", "miss"])
-                    .inc(),
-                Err(e) => {
-                    if let Some(r) = self.state_failure(&e, id) {
-                        return Err(r);
-                    }
-                }
+            if let Some(cached) = self.counted("semantic", hit, id)? {
+                apply_cached(outcome, &cached, "semantic");
+                outcome.embedding = Some(vector);
+                self.count_escalation(outcome);
+                return Ok(());
             }
         }
         let started = Instant::now();
@@ -256,28 +228,39 @@ impl Service {
         outcome: &mut Outcome,
     ) -> Result<(), Response> {
         let started = Instant::now();
-        let hit = self.store.cache_exact(tenant, &outcome.prompt_hash).await;
+        let hit = self
+            .store
+            .cache_exact(tenant, &outcome.prompt_hash)
+            .await
+            .map(|h| h.filter(|c| c.source == "feedback"));
         self.metrics.stage("cache", started);
-        match hit {
-            Ok(Some(cached)) if cached.source == "feedback" => {
-                self.metrics
-                    .cache_lookups
-                    .with_label_values(&["exact", "hit"])
-                    .inc();
-                apply_cached(outcome, &cached, "exact");
-            }
-            Ok(_) => self
-                .metrics
-                .cache_lookups
-                .with_label_values(&["exact", "miss"])
-                .inc(),
-            Err(e) => {
-                if let Some(r) = self.state_failure(&e, id) {
-                    return Err(r);
-                }
-            }
+        if let Some(cached) = self.counted("exact", hit, id)? {
+            apply_cached(outcome, &cached, "exact");
         }
         Ok(())
+    }
+
+    /// Counts a cache lookup as a hit or a miss; a store failure is a miss in `degrade` mode
+    /// and the `503` answer in `closed` mode.
+    // The error is the response handlers send as is, like the async steps around it return.
+    #[allow(clippy::result_large_err)]
+    fn counted(
+        &self,
+        kind: &str,
+        lookup: StateResult<Option<CachedVerdict>>,
+        id: &str,
+    ) -> Result<Option<CachedVerdict>, Response> {
+        match lookup {
+            Ok(found) => {
+                let result = if found.is_some() { "hit" } else { "miss" };
+                self.metrics
+                    .cache_lookups
+                    .with_label_values(&[kind, result])
+                    .inc();
+                Ok(found)
+            }
+            Err(e) => self.state_failure(&e, id).map_or(Ok(None), Err),
+        }
     }
 
     fn count_escalation(&self, outcome: &Outcome) {
