@@ -32,10 +32,31 @@ ANALYZER_ENV = [
 ]
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free 127.0.0.1 port not handed out before by this process (two calls in a row must
+    not return the same port just because the first one was not bound yet)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+
+
+def wait_tcp(port, timeout=20.0):
+    """Waits until something accepts connections on 127.0.0.1:port."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
 
 
 def wait_http(url, timeout=30.0):
@@ -158,7 +179,8 @@ class Envoy:
 
     _base_id = 100 + os.getpid() % 1000
 
-    def __init__(self, config_text, wait=True):
+    def __init__(self, config_text, wait=True, listen_port=None):
+        self.listen_port = listen_port
         Envoy._base_id += 1
         self.dir = tempfile.mkdtemp(prefix="mn-envoy-")
         self.config_path = Path(self.dir) / "envoy.yaml"
@@ -180,9 +202,9 @@ class Envoy:
             if self.proc.poll() is not None:
                 return False
             if "all dependencies initialized. starting workers" in self.log_text():
-                self.ready = True
-                time.sleep(0.2)
-                return True
+                if self.listen_port is None or wait_tcp(self.listen_port, timeout=10):
+                    self.ready = True
+                    return True
             time.sleep(0.05)
         raise RuntimeError("envoy did not start:\n" + self.log_text()[-3000:])
 

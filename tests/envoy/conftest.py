@@ -54,7 +54,7 @@ def make_envoy(upstream_port, analyzer):
     def make(filter_config, analyzer_port=None, wait=True):
         port = free_port()
         text = render(port, free_port(), upstream_port, analyzer_port or analyzer.port, WASM, filter_config)
-        e = Envoy(text, wait=wait)
+        e = Envoy(text, wait=wait, listen_port=port)
         started.append(e)
         return e, f"http://127.0.0.1:{port}"
 
