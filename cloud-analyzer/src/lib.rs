@@ -5,5 +5,6 @@
 
 pub mod config;
 pub mod learn;
+pub mod memory;
 pub mod server;
 pub mod state;

@@ -25,6 +25,11 @@ enum Command {
     Train(commands::train::TrainArgs),
     /// Evaluate a tier (edge, cloud or cascade) on labelled JSONL.
     Eval(commands::eval::EvalArgs),
+    /// Generate multi-turn conversations from labelled JSONL (seeded) for `eval-sessions`.
+    GenSessions(commands::sessions::GenArgs),
+    /// Run generated conversations through the session analysis, with the single-turn
+    /// cascade as the baseline.
+    EvalSessions(commands::sessions::EvalSessionsArgs),
     /// Leave-one-family-out cross-validation of both models and the cascade.
     Crossval(commands::crossval::CrossvalArgs),
     /// Run the analyzer service: the OpenAI-compatible firewall proxy and the escalation API.
@@ -42,6 +47,8 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(&args),
         Command::Eval(args) => commands::eval::run(&args),
         Command::Crossval(args) => commands::crossval::run(&args),
+        Command::GenSessions(args) => commands::sessions::run_gen(&args),
+        Command::EvalSessions(args) => commands::sessions::run_eval(&args),
         Command::Serve(args) => commands::serve::run(&args),
         Command::HashKey => commands::hash_key(),
         Command::Healthcheck(args) => commands::healthcheck::run(&args),

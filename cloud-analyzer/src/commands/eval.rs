@@ -33,6 +33,20 @@ pub struct EvalArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
+    /// Adaptation evaluation: hold out each attack family in turn, feed K of its examples to
+    /// the attack memory as confirmed false negatives, and report recall and benign FPR before
+    /// and after (trains models per family; `--tier` and `--models` do not apply).
+    #[arg(long, value_name = "K")]
+    adapt: Option<usize>,
+    /// With `--adapt`: labelled JSONL always used for training, never scored.
+    #[arg(long)]
+    augment: Vec<PathBuf>,
+    /// With `--adapt`: seed for choosing the K examples and for training.
+    #[arg(long, default_value_t = cloud_analyzer::learn::DEFAULT_SEED)]
+    seed: u64,
+    /// With `--adapt`: skip training and report what the memory alone recognizes.
+    #[arg(long)]
+    memory_only: bool,
 }
 
 /// Runs the command.
@@ -87,6 +101,23 @@ pub fn load_engine_and_classifier(
 
 fn eval(args: &EvalArgs) -> Result<String, String> {
     let items = load_data(&args.data)?;
+    if let Some(k) = args.adapt {
+        if k == 0 {
+            return Err("--adapt needs K ≥ 1".into());
+        }
+        let extra = if args.augment.is_empty() {
+            Vec::new()
+        } else {
+            load_data(&args.augment)?
+        };
+        let settings = crate::commands::adapt::AdaptSettings {
+            k,
+            seed: args.seed,
+            memory_only: args.memory_only,
+            backend: args.backend,
+        };
+        return crate::commands::adapt::run(&items, &extra, &settings, args.json);
+    }
     let (engine, cloud) = load_models(args.models.as_ref(), args.policy.as_ref(), args.backend)?;
     let featurizer = Featurizer::new().map_err(|e| e.to_string())?;
     let outcomes = evaluate::run(&items, args.tier, &engine, &cloud, &featurizer);

@@ -1,9 +1,11 @@
 //! The binary's subcommands.
 
+pub mod adapt;
 pub mod crossval;
 pub mod eval;
 pub mod healthcheck;
 pub mod serve;
+pub mod sessions;
 pub mod train;
 pub mod triage;
 

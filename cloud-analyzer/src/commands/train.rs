@@ -26,6 +26,10 @@ pub struct TrainArgs {
     /// Burn backend.
     #[arg(long, value_enum, default_value_t = Backend::default_backend())]
     backend: Backend,
+    /// Add this many benign examples made of 2–4 benign items joined (how the session analysis
+    /// reads consecutive turns); 0 for none.
+    #[arg(long, default_value_t = 0)]
+    joined: usize,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -38,7 +42,9 @@ pub fn run(args: &TrainArgs) -> ExitCode {
 
 fn train(args: &TrainArgs) -> Result<(), String> {
     let start = Instant::now();
-    let items = load_data(&args.data)?;
+    let mut items = load_data(&args.data)?;
+    let joined = cloud_analyzer::learn::data::joined_benign(&items, args.joined, args.seed);
+    items.extend(joined);
     let labels: Vec<bool> = items.iter().map(|i| i.malicious).collect();
     let featurizer = Featurizer::new().map_err(|e| e.to_string())?;
     let features: Vec<_> = items

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device, Tensor};
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::learn::models::{batch_tensors, floats, CloudModel, CloudShape, Example};
@@ -53,6 +53,19 @@ pub struct CloudMeta {
     pub platt_b: f32,
     /// Probability at or above which the cloud tier blocks.
     pub block_threshold: f32,
+}
+
+/// What the classifier's encoder makes of one text: the sum of its bucket vectors, how many
+/// buckets it has, and its signal vector. A session keeps these per turn (a few hundred bytes,
+/// no text) so that turns can be scored together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoding {
+    /// Sum of the text's bucket vectors (`width` floats).
+    pub sum: Vec<f32>,
+    /// Distinct buckets in the text.
+    pub buckets: f32,
+    /// The shared-core signal vector.
+    pub signals: Vec<f32>,
 }
 
 /// A loaded, calibrated cloud classifier.
@@ -150,6 +163,58 @@ impl CloudClassifier {
         }
         let (idx, val, sig) = batch_tensors(examples, &self.device);
         floats(self.model.forward(idx, val, sig))
+    }
+
+    /// The encoder's view of one example, for session analysis (see [`Encoding`]).
+    pub fn encode(&self, example: &Example) -> Encoding {
+        let width = self.meta.width;
+        let sum = if example.indices.is_empty() {
+            vec![0.0; width]
+        } else {
+            let (idx, _, _) = batch_tensors(&[example], &self.device);
+            floats(self.model.bag_sum(idx))
+        };
+        let mut signals = vec![0.0; crate::learn::models::SIGNALS];
+        for (s, x) in signals.iter_mut().zip(&example.signals) {
+            *s = *x;
+        }
+        Encoding {
+            sum,
+            buckets: example.indices.len() as f32,
+            signals,
+        }
+    }
+
+    /// Calibrated probability that the texts behind `parts`, read together, are malicious:
+    /// their bucket sums add up, weighted by `1/√n` over all their buckets as for one text, and
+    /// each signal takes its strongest value. For one part this equals
+    /// [`probability`](Self::probability) (up to n-grams repeated across parts).
+    pub fn probability_together(&self, parts: &[&Encoding]) -> f32 {
+        let width = self.meta.width;
+        let signals_len = crate::learn::models::SIGNALS;
+        let mut bag = vec![0.0f32; width];
+        let mut signals = vec![0.0f32; signals_len];
+        let mut buckets = 0.0f32;
+        for part in parts {
+            for (b, x) in bag.iter_mut().zip(&part.sum) {
+                *b += x;
+            }
+            for (s, x) in signals.iter_mut().zip(&part.signals) {
+                *s = s.max(*x);
+            }
+            buckets += part.buckets;
+        }
+        if buckets > 0.0 {
+            let scale = 1.0 / buckets.sqrt();
+            bag.iter_mut().for_each(|b| *b *= scale);
+        }
+        let bag = Tensor::from_data(TensorData::new(bag, [1, width]), &self.device);
+        let signals = Tensor::from_data(TensorData::new(signals, [1, signals_len]), &self.device);
+        let margin = floats(self.model.head(bag, signals))
+            .first()
+            .copied()
+            .unwrap_or(0.0);
+        shared_core::scorer::sigmoid(self.meta.platt_a * margin + self.meta.platt_b)
     }
 
     /// Calibrated probability that one example is malicious.

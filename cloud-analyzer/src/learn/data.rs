@@ -192,6 +192,38 @@ pub fn family_of(malicious: bool, source: &str, category: &str) -> String {
     format!("{side}:{name}")
 }
 
+/// `n` benign examples made by joining 2–4 benign items (seeded), as consecutive turns of a
+/// conversation read together are: the session analysis scores such joins, and a model that
+/// only ever saw single prompts takes long joined text for a jailbreak (long prompts in the
+/// corpus mostly are). Family `b:joined`.
+pub fn joined_benign(items: &[Item], n: usize, seed: u64) -> Vec<Item> {
+    let benign: Vec<&Item> = items.iter().filter(|i| !i.malicious).collect();
+    if benign.len() < 2 {
+        return Vec::new();
+    }
+    let mut rng = crate::learn::models::SplitMix(seed ^ 0x101E_D000);
+    (0..n)
+        .map(|_| {
+            let parts = 2 + (rng.next_u64() % 3) as usize;
+            let text = (0..parts)
+                .map(|_| {
+                    benign[(rng.next_u64() % benign.len() as u64) as usize]
+                        .text
+                        .as_str()
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            Item {
+                text,
+                malicious: false,
+                source: "joined".into(),
+                category: "joined".into(),
+                family: "b:joined".into(),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -142,7 +142,23 @@ impl CloudModel {
         let e = self.embed.forward(indices); // [batch, len, width]
         let bag = (e * values.reshape([batch, len, 1])).sum_dim(1); // [batch, 1, width]
         let width = bag.dims()[2];
-        let h = relu(bag.reshape([batch, width]) + self.signals.forward(signals));
+        self.head(bag.reshape([batch, width]), signals)
+    }
+
+    /// The unweighted sum of the bucket vectors of each row (`[batch, width]`): the encoder
+    /// part of [`forward`](Self::forward), before the `1/√n` weighting. Sums of several texts
+    /// add up, which is how a session's turns are scored together without keeping their text.
+    pub fn bag_sum(&self, indices: Tensor<2, Int>) -> Tensor<2> {
+        let [batch, _] = indices.dims();
+        let e = self.embed.forward(indices);
+        let width = e.dims()[2];
+        e.sum_dim(1).reshape([batch, width])
+    }
+
+    /// Margins `[batch]` from weighted bags (`[batch, width]`) and signals.
+    pub fn head(&self, bag: Tensor<2>, signals: Tensor<2>) -> Tensor<1> {
+        let batch = bag.dims()[0];
+        let h = relu(bag + self.signals.forward(signals));
         let h = relu(self.hidden.forward(h));
         self.out.forward(h).reshape([batch])
     }

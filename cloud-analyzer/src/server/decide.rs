@@ -9,7 +9,8 @@ use shared_core::{Decision, Request, Verdict};
 
 use super::Service;
 use crate::learn::evaluate::cascade_decision;
-use crate::state::{hex, CachedVerdict, StateResult, EMBEDDING_DIM};
+use crate::memory::lexical_embedding as embedding;
+use crate::state::{hex, CachedVerdict, StateResult};
 
 /// How far the edge score of a new prompt may exceed that of a cached *allowed* near-duplicate
 /// for the cached verdict to answer it (a benign prompt with an attack appended scores higher).
@@ -63,22 +64,6 @@ fn prompt_hash(request: &Request) -> String {
         h.update([0]);
     }
     hex(&h.finalize())
-}
-
-/// A unit vector of the prompt's hashed n-grams folded into [`EMBEDDING_DIM`] signed buckets:
-/// near-duplicate prompts (a changed word, different spacing) land close together.
-pub fn embedding(indices: &[u32]) -> Vec<f32> {
-    let mut v = vec![0.0f32; EMBEDDING_DIM];
-    let dim = EMBEDDING_DIM as u32;
-    for &i in indices {
-        let sign = if (i / dim) % 2 == 0 { 1.0 } else { -1.0 };
-        v[(i % dim) as usize] += sign;
-    }
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
-    v
 }
 
 impl Service {

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Dimension of the semantic-cache embedding.
-pub const EMBEDDING_DIM: usize = 256;
+pub use crate::memory::EMBEDDING_DIM;
 
 /// A state operation that failed (Redis unreachable, a corrupt record).
 #[derive(Debug, Clone)]

@@ -1,0 +1,249 @@
+//! `cloud-analyzer eval --adapt K`: how much the attack memory learns from confirmed examples.
+//!
+//! For each attack family in the data, in turn: both models are trained without that family
+//! (so it is new to them), the cascade scores the family and every benign item ("before"), then
+//! K seeded-random examples of the family are fed to a fresh attack memory exactly as
+//! `/v1/feedback` feeds a confirmed false negative, and the rest of the family and the benign
+//! items are scored again ("after": blocked by the cascade or recognized by the memory). The
+//! K examples themselves are never scored.
+
+use std::time::Instant;
+
+use cloud_analyzer::learn::data::Item;
+use cloud_analyzer::learn::evaluate::cascade_decision;
+use cloud_analyzer::learn::models::SplitMix;
+use cloud_analyzer::learn::{fit, Backend, Featurized, Featurizer, FitConfig};
+use cloud_analyzer::memory::attack::{AttackMemory, RecognitionPolicy};
+use cloud_analyzer::memory::{lexical_embedding, Projection, PROJECTION_SEED};
+use serde::Serialize;
+use shared_core::{Decision, Engine};
+
+/// Settings of one adaptation run.
+pub struct AdaptSettings {
+    /// Confirmed examples fed per family.
+    pub k: usize,
+    /// Seed for choosing them and for training.
+    pub seed: u64,
+    /// Skip training: report what the memory alone recognizes.
+    pub memory_only: bool,
+    /// Burn backend.
+    pub backend: Backend,
+}
+
+#[derive(Debug, Serialize)]
+struct FamilyResult {
+    family: String,
+    /// Items scored (the family minus the K fed).
+    n: usize,
+    recall_before: Option<f64>,
+    recall_after: f64,
+    /// Share recognized by the memory alone.
+    memory_recall: f64,
+    fpr_before: Option<f64>,
+    fpr_after: Option<f64>,
+    /// Benign share recognized by the memory alone.
+    memory_fpr: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct AdaptReport {
+    k: usize,
+    seed: u64,
+    benign_n: usize,
+    families: Vec<FamilyResult>,
+    mean_recall_gain_points: Option<f64>,
+    mean_fpr_gain_points: Option<f64>,
+    seconds: f64,
+}
+
+fn share(flags: impl Iterator<Item = bool>) -> f64 {
+    let (mut hit, mut n) = (0usize, 0usize);
+    for f in flags {
+        hit += usize::from(f);
+        n += 1;
+    }
+    if n == 0 {
+        0.0
+    } else {
+        hit as f64 / n as f64
+    }
+}
+
+/// Runs the adaptation evaluation; returns the report as text or JSON.
+pub fn run(
+    items: &[Item],
+    extra: &[Item],
+    settings: &AdaptSettings,
+    json: bool,
+) -> Result<String, String> {
+    let start = Instant::now();
+    let featurizer = Featurizer::new().map_err(|e| e.to_string())?;
+    let features: Vec<Featurized> = items
+        .iter()
+        .map(|i| featurizer.featurize(&i.text))
+        .collect();
+    let extra_features: Vec<Featurized> = extra
+        .iter()
+        .map(|i| featurizer.featurize(&i.text))
+        .collect();
+    let embeddings: Vec<Vec<f32>> = features
+        .iter()
+        .map(|f| lexical_embedding(&f.cloud.indices))
+        .collect();
+    let projection = Projection::new(PROJECTION_SEED);
+    let device = settings.backend.device().autodiff();
+    let recognition = RecognitionPolicy::default();
+    let benign: Vec<usize> = (0..items.len()).filter(|&i| !items[i].malicious).collect();
+    let mut families: Vec<&str> = items
+        .iter()
+        .filter(|i| i.malicious)
+        .map(|i| i.family.as_str())
+        .collect();
+    families.sort_unstable();
+    families.dedup();
+    let mut results = Vec::new();
+    for family in families {
+        let mut members: Vec<usize> = (0..items.len())
+            .filter(|&i| items[i].family == family)
+            .collect();
+        if members.len() <= settings.k {
+            eprintln!("adapt: skipping {family} ({} items ≤ K)", members.len());
+            continue;
+        }
+        SplitMix(settings.seed).shuffle(&mut members);
+        let (fed, rest) = members.split_at(settings.k);
+        let mut memory = AttackMemory::new();
+        for &i in fed {
+            memory.learn(&embeddings[i], true, &projection, &device);
+        }
+        let recognized = |i: usize| {
+            memory
+                .recognize(&embeddings[i], &recognition, &projection, &device)
+                .known
+        };
+        if std::env::var_os("MNEMOSYNE_ADAPT_DEBUG").is_some() {
+            let fam =
+                |i: usize| memory.recognize(&embeddings[i], &recognition, &projection, &device);
+            let mut r: Vec<f32> = rest.iter().map(|&i| fam(i).attack).collect();
+            let mut b: Vec<f32> = benign.iter().map(|&i| fam(i).attack).collect();
+            r.sort_by(f32::total_cmp);
+            b.sort_by(f32::total_cmp);
+            let q = |v: &[f32], x: f64| v[((v.len() - 1) as f64 * x) as usize];
+            eprintln!("{family}: rest p10 {:.2} p50 {:.2} p90 {:.2} | benign p50 {:.2} p99 {:.2} p99.9 {:.2} max {:.2}",
+                q(&r, 0.1), q(&r, 0.5), q(&r, 0.9), q(&b, 0.5), q(&b, 0.99), q(&b, 0.999), q(&b, 1.0));
+        }
+        let memory_recall = share(rest.iter().map(|&i| recognized(i)));
+        let memory_fpr = share(benign.iter().map(|&i| recognized(i)));
+        let mut result = FamilyResult {
+            family: family.to_string(),
+            n: rest.len(),
+            recall_before: None,
+            recall_after: memory_recall,
+            memory_recall,
+            fpr_before: None,
+            fpr_after: None,
+            memory_fpr,
+        };
+        if !settings.memory_only {
+            let t = Instant::now();
+            let train: Vec<usize> = (0..items.len())
+                .filter(|&i| items[i].family != family)
+                .collect();
+            let mut x: Vec<Featurized> = train.iter().map(|&i| features[i].clone()).collect();
+            let mut y: Vec<bool> = train.iter().map(|&i| items[i].malicious).collect();
+            let mut fams: Vec<&str> = train.iter().map(|&i| items[i].family.as_str()).collect();
+            x.extend(extra_features.iter().cloned());
+            y.extend(extra.iter().map(|i| i.malicious));
+            fams.extend(extra.iter().map(|i| i.family.as_str()));
+            let trained = fit(
+                &x,
+                &y,
+                &fams,
+                &FitConfig::new(settings.seed),
+                settings.backend,
+                |_, _, _| {},
+            )?;
+            let engine = Engine::builder()
+                .scorer(trained.edge.clone())
+                .build()
+                .map_err(|e| e.to_string())?;
+            let t_policy = engine.policy().thresholds;
+            let blocked = |i: usize| -> bool {
+                let Ok(v) = engine.triage_text(&items[i].text) else {
+                    return true;
+                };
+                let (_, d) = cascade_decision(
+                    v.score,
+                    v.decision,
+                    t_policy.escalate,
+                    t_policy.block,
+                    trained.cloud.meta.block_threshold,
+                    || trained.cloud.probability(&features[i].cloud),
+                );
+                d == Decision::Block
+            };
+            let before: Vec<bool> = rest.iter().map(|&i| blocked(i)).collect();
+            let benign_before: Vec<bool> = benign.iter().map(|&i| blocked(i)).collect();
+            result.recall_before = Some(share(before.iter().copied()));
+            result.recall_after =
+                share(rest.iter().zip(&before).map(|(&i, &b)| b || recognized(i)));
+            result.fpr_before = Some(share(benign_before.iter().copied()));
+            result.fpr_after = Some(share(
+                benign
+                    .iter()
+                    .zip(&benign_before)
+                    .map(|(&i, &b)| b || recognized(i)),
+            ));
+            eprintln!(
+                "adapt: {family}: trained without it in {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
+        }
+        results.push(result);
+    }
+    let mean = |f: &dyn Fn(&FamilyResult) -> Option<f64>| -> Option<f64> {
+        let v: Vec<f64> = results.iter().filter_map(f).collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64 * 100.0)
+    };
+    let report = AdaptReport {
+        k: settings.k,
+        seed: settings.seed,
+        benign_n: benign.len(),
+        mean_recall_gain_points: mean(&|r| r.recall_before.map(|b| r.recall_after - b)),
+        mean_fpr_gain_points: mean(&|r| r.fpr_before.zip(r.fpr_after).map(|(b, a)| a - b)),
+        families: results,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    if json {
+        return serde_json::to_string(&report).map_err(|e| e.to_string());
+    }
+    let pct = |x: Option<f64>| x.map_or("—".to_string(), |x| format!("{:.1} %", x * 100.0));
+    let mut out = format!(
+        "attack-memory adaptation, K = {} confirmed examples per held-out family (seed {}, {} benign items)\n\n",
+        report.k, report.seed, report.benign_n
+    );
+    out.push_str(&format!(
+        "{:<28} {:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n",
+        "family", "n", "recall<", "recall>", "memory", "FPR<", "FPR>", "mem FPR"
+    ));
+    for r in &report.families {
+        out.push_str(&format!(
+            "{:<28} {:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n",
+            r.family,
+            r.n,
+            pct(r.recall_before),
+            pct(Some(r.recall_after)),
+            pct(Some(r.memory_recall)),
+            pct(r.fpr_before),
+            pct(r.fpr_after),
+            pct(Some(r.memory_fpr)),
+        ));
+    }
+    if let (Some(g), Some(f)) = (report.mean_recall_gain_points, report.mean_fpr_gain_points) {
+        out.push_str(&format!(
+            "\nmean recall gain {g:+.1} points, mean benign FPR change {f:+.2} points\n"
+        ));
+    }
+    out.push_str(&format!("({:.1} s)\n", report.seconds));
+    Ok(out)
+}

@@ -1,0 +1,407 @@
+//! `gen-sessions` and `eval-sessions`: multi-turn conversations generated from labelled prompts,
+//! run through the session analysis turn by turn, with the single-turn cascade as the baseline
+//! in the same run.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+use cloud_analyzer::learn::evaluate::cascade_decision;
+use cloud_analyzer::learn::metrics::percentile;
+use cloud_analyzer::learn::{Backend, Featurizer, DEFAULT_SEED};
+use cloud_analyzer::memory::scenarios::{self, Scenario, MULTI_TURN_TYPES, TYPES};
+use cloud_analyzer::memory::session::{Action, SessionPolicy, SessionState, TurnInput};
+use cloud_analyzer::memory::{lexical_embedding, Projection, PROJECTION_SEED};
+use serde::Serialize;
+use shared_core::Decision;
+
+use crate::commands::{finish, load_data};
+
+/// Arguments of `gen-sessions`.
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Labelled JSONL to build conversations from; repeat to combine files.
+    #[arg(long, required = true)]
+    data: Vec<PathBuf>,
+    /// Directory to write `sessions.jsonl` (the conversations) and `train.jsonl` (the other
+    /// half of the items, for training the models the evaluation uses).
+    #[arg(long)]
+    out: PathBuf,
+    /// Conversations per type.
+    #[arg(long, default_value_t = 150)]
+    per_type: usize,
+    /// Seed of the conversations.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+    /// Seed of the split of items into conversation and training halves (keep it fixed to
+    /// draw several conversation sets — tuning and reporting — against the same models).
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    split_seed: u64,
+}
+
+/// Runs `gen-sessions`.
+pub fn run_gen(args: &GenArgs) -> ExitCode {
+    finish("gen-sessions", generate(args))
+}
+
+fn generate(args: &GenArgs) -> Result<String, String> {
+    let items = load_data(&args.data)?;
+    let (scenario_half, training_half) = scenarios::split_items(&items, args.split_seed);
+    let conversations = scenarios::generate(&scenario_half, args.per_type, args.seed)?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let mut sessions = String::new();
+    for c in &conversations {
+        sessions.push_str(&serde_json::to_string(c).map_err(|e| e.to_string())?);
+        sessions.push('\n');
+    }
+    let mut training = String::new();
+    for i in &training_half {
+        let line = serde_json::json!({
+            "text": i.text,
+            "label": if i.malicious { "malicious" } else { "benign" },
+            "source": i.source,
+            "category": i.category,
+            "family": i.family,
+        });
+        training.push_str(&line.to_string());
+        training.push('\n');
+    }
+    let write = |name: &str, text: &str| {
+        let path = args.out.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    write("sessions.jsonl", &sessions)?;
+    write("train.jsonl", &training)?;
+    Ok(format!(
+        "wrote {} conversations ({} per type) to {} and {} training items to {}",
+        conversations.len(),
+        args.per_type,
+        args.out.join("sessions.jsonl").display(),
+        training_half.len(),
+        args.out.join("train.jsonl").display()
+    ))
+}
+
+/// Arguments of `eval-sessions`.
+#[derive(Debug, Args)]
+pub struct EvalSessionsArgs {
+    /// Conversations from `gen-sessions` (JSONL).
+    #[arg(long)]
+    data: PathBuf,
+    /// Models from `train --out` (default: the built-in ones — which were trained on the whole
+    /// corpus, so pass models trained on `train.jsonl` for an honest number).
+    #[arg(long)]
+    models: Option<PathBuf>,
+    /// Burn backend.
+    #[arg(long, value_enum, default_value_t = Backend::default_backend())]
+    backend: Backend,
+    /// Session settings as JSON (the `[sessions]` keys of the analyzer's configuration;
+    /// defaults otherwise).
+    #[arg(long)]
+    session_policy: Option<String>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `eval-sessions`.
+pub fn run_eval(args: &EvalSessionsArgs) -> ExitCode {
+    finish("eval-sessions", evaluate(args))
+}
+
+fn load_scenarios(path: &PathBuf) -> Result<Vec<Scenario>, String> {
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| format!("{}: line {}: {e}", path.display(), n + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let s: Scenario = serde_json::from_str(&line)
+            .map_err(|e| format!("{}: line {}: {e}", path.display(), n + 1))?;
+        let valid = !s.turns.is_empty()
+            && (s.label == "benign" || s.label == "malicious")
+            && s.malicious() == s.attack_start.is_some()
+            && s.attack_start.is_none_or(|a| a < s.turns.len());
+        if !valid {
+            return Err(format!(
+                "{}: line {}: a conversation needs turns, a label, and attack_start (< turns) \
+                 exactly when malicious",
+                path.display(),
+                n + 1
+            ));
+        }
+        out.push(s);
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Default, Serialize)]
+struct TypeResult {
+    n: usize,
+    malicious: bool,
+    /// Malicious: share caught (blocked or held) at or after the first attack turn.
+    caught: Option<f64>,
+    /// The same for the single-turn cascade alone.
+    baseline_caught: Option<f64>,
+    /// Mean turns from the first attack turn to the catch (0 = the first attack turn).
+    mean_turns_to_catch: Option<f64>,
+    /// Benign: share with any turn blocked or held (a false alarm).
+    false_alarms: Option<f64>,
+    /// Benign: the same for the single-turn cascade alone.
+    baseline_false_alarms: Option<f64>,
+    /// Share of conversations with at least one warning.
+    warned: f64,
+    /// Malicious: share stopped before the attack began (a false alarm on its benign prefix).
+    stopped_early: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct SessionsReport {
+    conversations: usize,
+    turns: usize,
+    per_type: BTreeMap<String, TypeResult>,
+    malicious_caught: f64,
+    malicious_baseline_caught: f64,
+    multi_turn_caught: f64,
+    multi_turn_baseline_caught: f64,
+    benign_false_alarms: f64,
+    benign_baseline_false_alarms: f64,
+    /// Session analysis per turn (memory retrieval + update, windows), microseconds.
+    session_step_us: BTreeMap<&'static str, f64>,
+    seconds: f64,
+}
+
+/// What happened to the conversations of one type.
+#[derive(Default)]
+struct Outcomes {
+    caught: Vec<bool>,
+    baseline: Vec<bool>,
+    to_catch: Vec<usize>,
+    warned: Vec<bool>,
+    early: Vec<bool>,
+}
+
+struct Tally {
+    n: usize,
+    hit: usize,
+}
+
+impl Tally {
+    fn share(&self) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            self.hit as f64 / self.n as f64
+        }
+    }
+}
+
+fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
+    let start = Instant::now();
+    let conversations = load_scenarios(&args.data)?;
+    let (engine, cloud) =
+        crate::commands::eval::load_models(args.models.as_ref(), None, args.backend)?;
+    let featurizer = Featurizer::new().map_err(|e| e.to_string())?;
+    let projection = Projection::new(PROJECTION_SEED);
+    let device = args.backend.device().autodiff();
+    let policy: SessionPolicy = match &args.session_policy {
+        Some(text) => serde_json::from_str(text).map_err(|e| format!("--session-policy: {e}"))?,
+        None => SessionPolicy::default(),
+    };
+    policy.validate()?;
+    let thresholds = engine.policy().thresholds;
+    let mut per_type: BTreeMap<String, Outcomes> = BTreeMap::new();
+    let mut step_us = Vec::new();
+    let mut turns_total = 0usize;
+    for c in &conversations {
+        let mut state = SessionState::new();
+        let mut caught: Option<usize> = None;
+        let mut baseline: Option<usize> = None;
+        let mut stopped_early = false;
+        let mut warned = false;
+        let attack_start = c.attack_start.unwrap_or(usize::MAX);
+        for (t, text) in c.turns.iter().enumerate() {
+            turns_total += 1;
+            let features = featurizer.featurize(text);
+            let (edge_score, edge_decision) = match engine.triage_text(text) {
+                Ok(v) => (v.score, v.decision),
+                Err(_) => (1.0, Decision::Block),
+            };
+            let cloud_p = cloud.probability(&features.cloud);
+            let (_, single) = cascade_decision(
+                edge_score,
+                edge_decision,
+                thresholds.escalate,
+                thresholds.block,
+                cloud.meta.block_threshold,
+                || cloud_p,
+            );
+            let embedding = lexical_embedding(&features.cloud.indices);
+            let input = TurnInput {
+                probability: (edge_score + cloud_p) / 2.0,
+                single_turn: single,
+                encoding: cloud.encode(&features.cloud),
+                embedding: &embedding,
+                known_attack: false,
+            };
+            let step = Instant::now();
+            let outcome = state.turn(&input, &policy, &projection, &cloud, &device);
+            step_us.push(step.elapsed().as_secs_f64() * 1e6);
+            warned |= outcome.action == Action::Warn;
+            let stops = outcome.action >= Action::RequireApproval;
+            if stops && std::env::var_os("MNEMOSYNE_SESSIONS_DEBUG").is_some() {
+                eprintln!(
+                    "{} turn {t}: {:?} p={:.2} w={:.2} risk={:.2} z={:.1} {:?}",
+                    c.id,
+                    outcome.action,
+                    input.probability,
+                    outcome.window_probability,
+                    outcome.risk,
+                    outcome.novelty,
+                    outcome.reasons
+                );
+            }
+            if c.malicious() && t < attack_start {
+                stopped_early |= stops;
+                continue;
+            }
+            if stops && caught.is_none() {
+                caught = Some(t);
+            }
+            if single == Decision::Block && baseline.is_none() {
+                baseline = Some(t);
+            }
+        }
+        let entry = per_type.entry(c.kind.clone()).or_default();
+        entry.caught.push(caught.is_some());
+        entry.baseline.push(baseline.is_some());
+        if let Some(t) = caught {
+            entry.to_catch.push(t - c.attack_start.unwrap_or(0));
+        }
+        entry.warned.push(warned);
+        entry.early.push(stopped_early);
+    }
+    let mut report_types = BTreeMap::new();
+    let (mut mal, mut mal_base, mut multi, mut multi_base, mut ben, mut ben_base) = (
+        Tally { n: 0, hit: 0 },
+        Tally { n: 0, hit: 0 },
+        Tally { n: 0, hit: 0 },
+        Tally { n: 0, hit: 0 },
+        Tally { n: 0, hit: 0 },
+        Tally { n: 0, hit: 0 },
+    );
+    for (kind, o) in &per_type {
+        let (caught, baseline, to_catch, warned, early) =
+            (&o.caught, &o.baseline, &o.to_catch, &o.warned, &o.early);
+        let malicious = conversations
+            .iter()
+            .find(|c| &c.kind == kind)
+            .is_some_and(Scenario::malicious);
+        let n = caught.len();
+        let rate = |v: &[bool]| v.iter().filter(|&&x| x).count() as f64 / v.len().max(1) as f64;
+        let hits = caught.iter().filter(|&&x| x).count();
+        let base_hits = baseline.iter().filter(|&&x| x).count();
+        if malicious {
+            mal.n += n;
+            mal.hit += hits;
+            mal_base.n += n;
+            mal_base.hit += base_hits;
+            if MULTI_TURN_TYPES.contains(&kind.as_str()) {
+                multi.n += n;
+                multi.hit += hits;
+                multi_base.n += n;
+                multi_base.hit += base_hits;
+            }
+        } else {
+            ben.n += n;
+            ben.hit += hits;
+            ben_base.n += n;
+            ben_base.hit += base_hits;
+        }
+        report_types.insert(
+            kind.clone(),
+            TypeResult {
+                n,
+                malicious,
+                caught: malicious.then(|| rate(caught)),
+                baseline_caught: malicious.then(|| rate(baseline)),
+                mean_turns_to_catch: (malicious && !to_catch.is_empty())
+                    .then(|| to_catch.iter().sum::<usize>() as f64 / to_catch.len() as f64),
+                false_alarms: (!malicious).then(|| rate(caught)),
+                baseline_false_alarms: (!malicious).then(|| rate(baseline)),
+                warned: rate(warned),
+                stopped_early: malicious.then(|| rate(early)),
+            },
+        );
+    }
+    let mut step = BTreeMap::new();
+    step.insert("p50", percentile(&step_us, 0.5));
+    step.insert("p99", percentile(&step_us, 0.99));
+    let report = SessionsReport {
+        conversations: conversations.len(),
+        turns: turns_total,
+        per_type: report_types,
+        malicious_caught: mal.share(),
+        malicious_baseline_caught: mal_base.share(),
+        multi_turn_caught: multi.share(),
+        multi_turn_baseline_caught: multi_base.share(),
+        benign_false_alarms: ben.share(),
+        benign_baseline_false_alarms: ben_base.share(),
+        session_step_us: step,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    if args.json {
+        return serde_json::to_string(&report).map_err(|e| e.to_string());
+    }
+    Ok(render(&report))
+}
+
+fn render(r: &SessionsReport) -> String {
+    let pct = |x: Option<f64>| x.map_or("—".to_string(), |x| format!("{:.1} %", x * 100.0));
+    let mut out = format!(
+        "{} conversations, {} turns; caught = blocked or held for approval at or after the first attack turn\n\n",
+        r.conversations, r.turns
+    );
+    out.push_str(&format!(
+        "{:<18} {:>4} {:>9} {:>10} {:>8} {:>9} {:>10} {:>8} {:>8}\n",
+        "type", "n", "caught", "baseline", "turns→", "false al.", "baseline", "warned", "early"
+    ));
+    for kind in TYPES {
+        let Some(t) = r.per_type.get(kind) else {
+            continue;
+        };
+        out.push_str(&format!(
+            "{:<18} {:>4} {:>9} {:>10} {:>8} {:>9} {:>10} {:>8} {:>8}\n",
+            kind,
+            t.n,
+            pct(t.caught),
+            pct(t.baseline_caught),
+            t.mean_turns_to_catch
+                .map_or("—".into(), |x| format!("{x:.1}")),
+            pct(t.false_alarms),
+            pct(t.baseline_false_alarms),
+            pct(Some(t.warned)),
+            pct(t.stopped_early),
+        ));
+    }
+    out.push_str(&format!(
+        "\nmalicious caught {} (single-turn baseline {}); multi-turn types {} (baseline {}); \
+         benign false alarms {} (baseline {})\nsession step p50 {:.0} µs, p99 {:.0} µs; {:.1} s\n",
+        pct(Some(r.malicious_caught)),
+        pct(Some(r.malicious_baseline_caught)),
+        pct(Some(r.multi_turn_caught)),
+        pct(Some(r.multi_turn_baseline_caught)),
+        pct(Some(r.benign_false_alarms)),
+        pct(Some(r.benign_baseline_false_alarms)),
+        r.session_step_us.get("p50").copied().unwrap_or(0.0),
+        r.session_step_us.get("p99").copied().unwrap_or(0.0),
+        r.seconds
+    ));
+    out
+}

@@ -1,0 +1,84 @@
+//! Memory across requests: a per-session neural memory and session risk ([`session`]), and a
+//! shared attack memory that learns from confirmed cases ([`attack`]), both built on the
+//! test-time-trained MLP of [`neural`].
+//!
+//! Everything here is pure computation over values the caller passes in (encodings, scores);
+//! the server loads and stores the state, the evaluation commands drive it over generated
+//! conversations.
+
+pub mod attack;
+pub mod neural;
+pub mod scenarios;
+pub mod session;
+
+use crate::learn::models::SplitMix;
+use neural::KEY_DIM;
+
+/// Width of the lexical embedding (the semantic cache's vectors, and the memories' input).
+pub const EMBEDDING_DIM: usize = 256;
+
+/// A unit vector of the prompt's hashed n-grams folded into [`EMBEDDING_DIM`] signed buckets:
+/// near-duplicate prompts (a changed word, different spacing) land close together.
+pub fn lexical_embedding(indices: &[u32]) -> Vec<f32> {
+    let mut v = vec![0.0f32; EMBEDDING_DIM];
+    let dim = EMBEDDING_DIM as u32;
+    for &i in indices {
+        let sign = if (i / dim) % 2 == 0 { 1.0 } else { -1.0 };
+        v[(i % dim) as usize] += sign;
+    }
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
+}
+
+/// The fixed random projections that turn an embedding into a memory's key and value
+/// (Johnson–Lindenstrauss: ±1/√KEY_DIM entries keep lengths and angles on average). Seeded,
+/// so every replica and every restart projects alike.
+#[derive(Debug, Clone)]
+pub struct Projection {
+    key: Vec<f32>,
+    value: Vec<f32>,
+}
+
+impl Projection {
+    /// The projections for `seed`.
+    pub fn new(seed: u64) -> Projection {
+        let mut rng = SplitMix(seed);
+        let scale = 1.0 / (KEY_DIM as f32).sqrt();
+        let mut matrix = || -> Vec<f32> {
+            (0..EMBEDDING_DIM * KEY_DIM)
+                .map(|_| {
+                    if rng.next_u64() & 1 == 0 {
+                        scale
+                    } else {
+                        -scale
+                    }
+                })
+                .collect()
+        };
+        let key = matrix();
+        let value = matrix();
+        Projection { key, value }
+    }
+
+    /// `(key, value)` of an embedding.
+    pub fn pair(&self, embedding: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let project = |m: &[f32]| -> Vec<f32> {
+            (0..KEY_DIM)
+                .map(|j| {
+                    m[j * EMBEDDING_DIM..(j + 1) * EMBEDDING_DIM]
+                        .iter()
+                        .zip(embedding)
+                        .map(|(a, b)| a * b)
+                        .sum()
+                })
+                .collect()
+        };
+        (project(&self.key), project(&self.value))
+    }
+}
+
+/// The seed of the projections the analyzer uses.
+pub const PROJECTION_SEED: u64 = 0x4D4E_454D_4F53_594E;

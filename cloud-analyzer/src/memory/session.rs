@@ -1,0 +1,633 @@
+//! Session risk: what one conversation has said so far, and whether the latest turn — read with
+//! the ones before it — should pass.
+//!
+//! Per turn, the caller supplies the single-turn probability (the cascade's evidence), the
+//! cloud encoder's view of the text ([`Encoding`]) and its lexical embedding. The session then
+//!
+//! 1. scores **windows** of recent turns read together (the last two to four turns, and every
+//!    recent turn that was itself somewhat suspicious): a payload split into harmless-looking
+//!    fragments scores as the whole it forms;
+//! 2. measures the turn's **surprise** under the session's neural memory, relative to the
+//!    session's own history (a z-score): a sudden topic change into a sensitive request;
+//! 3. notices **rising** scores over the last turns (a crescendo);
+//! 4. accumulates **risk** with a half-life in turns, and maps risk to an action;
+//! 5. writes the turn into the session memory only if it was low-risk (**gated writes**, with a
+//!    bounded step), so an attacker cannot teach the memory that attacks are this session's
+//!    normal.
+
+use std::collections::VecDeque;
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+use shared_core::Decision;
+
+use super::neural::{f16_to_f32, f32_to_f16, NeuralMemory, Rates};
+use super::Projection;
+use crate::learn::cloud::Encoding;
+
+/// What a session's state says about its latest turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Nothing unusual.
+    Allow,
+    /// Passes, marked with a header.
+    Warn,
+    /// Held for an operator (`403 approval_required`).
+    RequireApproval,
+    /// Blocked.
+    Block,
+}
+
+impl Action {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "allow",
+            Action::Warn => "warn",
+            Action::RequireApproval => "require_approval",
+            Action::Block => "block",
+        }
+    }
+}
+
+/// How sessions are judged. The defaults were chosen on generated development scenarios (see
+/// the README's "Sessions" section).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionPolicy {
+    /// Turns after which accumulated risk has halved.
+    pub half_life_turns: f32,
+    /// Single-turn probability a turn must exceed to add risk.
+    pub risk_floor: f32,
+    /// Risk at which turns pass with a warning.
+    pub warn_at: f32,
+    /// Risk at which turns are held for approval.
+    pub approval_at: f32,
+    /// Probability of a window of turns read together at which the turn is blocked.
+    pub window_block: f32,
+    /// Single-turn probability from which a turn counts as a possible fragment.
+    pub fragment_floor: f32,
+    /// Only turns whose probabilities (alone and in windows) stay below this update the
+    /// session memory.
+    pub write_below: f32,
+    /// Surprise z-score that counts as a sudden change of topic.
+    pub novelty_z: f32,
+    /// Single-turn probability from which a sudden change counts as a sensitive request.
+    pub novelty_floor: f32,
+    /// How the session memory learns.
+    pub learning_rate: f32,
+    /// Momentum of the session memory.
+    pub momentum: f32,
+    /// Forgetting of the session memory.
+    pub forget: f32,
+    /// Largest gradient norm one turn may apply.
+    pub max_grad: f32,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> SessionPolicy {
+        SessionPolicy {
+            half_life_turns: 3.0,
+            risk_floor: 0.5,
+            warn_at: 0.5,
+            approval_at: 1.2,
+            window_block: 0.9,
+            fragment_floor: 0.2,
+            write_below: 0.3,
+            novelty_z: 2.0,
+            novelty_floor: 0.35,
+            learning_rate: 0.2,
+            momentum: 0.5,
+            forget: 0.02,
+            max_grad: 2.0,
+        }
+    }
+}
+
+impl SessionPolicy {
+    fn rates(&self) -> Rates {
+        Rates {
+            learning_rate: self.learning_rate,
+            momentum: self.momentum,
+            forget: self.forget,
+            max_grad: self.max_grad,
+        }
+    }
+
+    /// Checks ranges; the message names the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        let unit = [
+            ("risk_floor", self.risk_floor),
+            ("window_block", self.window_block),
+            ("fragment_floor", self.fragment_floor),
+            ("write_below", self.write_below),
+            ("novelty_floor", self.novelty_floor),
+            ("momentum", self.momentum),
+            ("forget", self.forget),
+        ];
+        for (name, v) in unit {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("sessions.{name} must be in [0, 1], got {v}"));
+            }
+        }
+        let positive = [
+            ("half_life_turns", self.half_life_turns),
+            ("warn_at", self.warn_at),
+            ("approval_at", self.approval_at),
+            ("novelty_z", self.novelty_z),
+            ("learning_rate", self.learning_rate),
+            ("max_grad", self.max_grad),
+        ];
+        for (name, v) in positive {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!(
+                    "sessions.{name} must be a positive number, got {v}"
+                ));
+            }
+        }
+        if self.approval_at < self.warn_at {
+            return Err("sessions.approval_at must be at least sessions.warn_at".into());
+        }
+        Ok(())
+    }
+}
+
+/// Recent turns a session keeps (their encodings, not their text).
+pub const RECENT_TURNS: usize = 12;
+
+/// One remembered turn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnTrace {
+    /// The encoder's view of the turn.
+    pub encoding: Encoding,
+    /// The turn's single-turn probability.
+    pub probability: f32,
+}
+
+/// Everything a session carries from turn to turn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionState {
+    /// The session's neural memory of its own low-risk turns.
+    pub memory: NeuralMemory,
+    /// Accumulated risk.
+    pub risk: f32,
+    /// Turns seen.
+    pub turns: u32,
+    /// Turns blocked or held.
+    pub stopped: u32,
+    /// Highest single-turn probability so far.
+    pub max_probability: f32,
+    /// The most recent turns, oldest first.
+    pub recent: VecDeque<TurnTrace>,
+    /// Running mean of the surprise of written turns.
+    pub surprise_mean: f32,
+    /// Running variance of the same.
+    pub surprise_var: f32,
+    /// Written turns behind those statistics.
+    pub surprise_n: u32,
+}
+
+/// The inputs of one turn.
+#[derive(Debug, Clone)]
+pub struct TurnInput<'a> {
+    /// The single-turn probability that the text is an attack.
+    pub probability: f32,
+    /// What the single-turn cascade decided.
+    pub single_turn: Decision,
+    /// The cloud encoder's view of the text.
+    pub encoding: Encoding,
+    /// The text's lexical embedding.
+    pub embedding: &'a [f32],
+    /// Whether the shared attack memory recognizes the text.
+    pub known_attack: bool,
+}
+
+/// What the session made of one turn.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TurnOutcome {
+    /// The action for this turn.
+    pub action: Action,
+    /// Risk after this turn.
+    pub risk: f32,
+    /// Highest probability of a window of turns read together.
+    pub window_probability: f32,
+    /// Surprise under the session memory.
+    pub surprise: f32,
+    /// Surprise as a z-score against the session's history (0 until there is one).
+    pub novelty: f32,
+    /// What raised the risk or decided the action.
+    pub reasons: Vec<&'static str>,
+    /// Whether the turn was written into the session memory.
+    pub remembered: bool,
+}
+
+/// Scores texts read together (the cloud classifier's
+/// [`probability_together`](crate::learn::cloud::CloudClassifier::probability_together)).
+pub trait Together {
+    /// Probability that the parts, read together, are malicious.
+    fn probability_together(&self, parts: &[&Encoding]) -> f32;
+}
+
+impl Together for crate::learn::cloud::CloudClassifier {
+    fn probability_together(&self, parts: &[&Encoding]) -> f32 {
+        crate::learn::cloud::CloudClassifier::probability_together(self, parts)
+    }
+}
+
+impl SessionState {
+    /// A new session.
+    pub fn new() -> SessionState {
+        SessionState {
+            memory: NeuralMemory::new(super::PROJECTION_SEED ^ 0x5E55),
+            risk: 0.0,
+            turns: 0,
+            stopped: 0,
+            max_probability: 0.0,
+            recent: VecDeque::new(),
+            surprise_mean: 0.0,
+            surprise_var: 0.0,
+            surprise_n: 0,
+        }
+    }
+
+    /// The highest probability among windows of recent turns that end with `current`.
+    fn window_probability(
+        &self,
+        current: &TurnTrace,
+        policy: &SessionPolicy,
+        model: &dyn Together,
+    ) -> f32 {
+        let mut best = 0.0f32;
+        let n = self.recent.len();
+        // The last two to four turns in a row.
+        for k in 1..=3.min(n) {
+            let mut parts: Vec<&Encoding> = self
+                .recent
+                .iter()
+                .skip(n - k)
+                .map(|t| &t.encoding)
+                .collect();
+            parts.push(&current.encoding);
+            best = best.max(model.probability_together(&parts));
+        }
+        // Every recent fragment-like turn, with this one if it is one too.
+        if current.probability >= policy.fragment_floor {
+            let mut parts: Vec<&Encoding> = self
+                .recent
+                .iter()
+                .filter(|t| t.probability >= policy.fragment_floor)
+                .map(|t| &t.encoding)
+                .collect();
+            if parts.len() >= 2 {
+                parts.push(&current.encoding);
+                best = best.max(model.probability_together(&parts));
+            }
+        }
+        best
+    }
+
+    /// Whether the last turns' probabilities rose steadily to a notable level.
+    fn rising(&self, current: f32, policy: &SessionPolicy) -> bool {
+        let n = self.recent.len();
+        if n < 2 || current < policy.risk_floor {
+            return false;
+        }
+        let a = self.recent[n - 2].probability;
+        let b = self.recent[n - 1].probability;
+        a < b && b < current && current - a >= 0.15
+    }
+
+    /// Takes one turn: decides its action and updates the state. `device` must have autodiff
+    /// (for the memory update).
+    pub fn turn(
+        &mut self,
+        input: &TurnInput<'_>,
+        policy: &SessionPolicy,
+        projection: &Projection,
+        model: &dyn Together,
+        device: &Device,
+    ) -> TurnOutcome {
+        let mut reasons = Vec::new();
+        let p = input.probability.clamp(0.0, 1.0);
+        let current = TurnTrace {
+            encoding: input.encoding.clone(),
+            probability: p,
+        };
+        let window = self.window_probability(&current, policy, model);
+        let (key, value) = projection.pair(input.embedding);
+        let surprise = self
+            .memory
+            .surprise(&[(&key, &value)], device)
+            .first()
+            .copied()
+            .unwrap_or(0.0);
+        let novelty = if self.surprise_n >= 3 {
+            (surprise - self.surprise_mean) / (self.surprise_var.sqrt() + 0.02)
+        } else {
+            0.0
+        };
+
+        let decay = 0.5f32.powf(1.0 / policy.half_life_turns);
+        let mut evidence = (p - policy.risk_floor).max(0.0) + (window - policy.risk_floor).max(0.0);
+        if self.rising(p, policy) {
+            evidence += 0.3;
+            reasons.push("rising");
+        }
+        if novelty >= policy.novelty_z && p >= policy.novelty_floor {
+            evidence += 0.3;
+            reasons.push("sudden_change");
+        }
+        if window >= policy.risk_floor && window > p + 0.1 {
+            reasons.push("fragments");
+        }
+        self.risk = self.risk * decay + evidence;
+
+        let mut action = Action::Allow;
+        if self.risk >= policy.warn_at {
+            action = Action::Warn;
+            reasons.push("risk");
+        }
+        if self.risk >= policy.approval_at {
+            action = Action::RequireApproval;
+        }
+        if input.known_attack {
+            action = Action::Block;
+            reasons.push("attack_memory");
+        }
+        if window >= policy.window_block {
+            action = Action::Block;
+            reasons.push("window");
+        }
+        if input.single_turn == Decision::Block {
+            action = Action::Block;
+            reasons.push("single_turn");
+        }
+
+        let remembered =
+            action == Action::Allow && p < policy.write_below && window < policy.write_below;
+        if remembered {
+            self.memory
+                .update(&[(&key, &value)], policy.rates(), device);
+            // Running mean and variance of the surprise of turns judged normal.
+            self.surprise_n += 1;
+            let n = self.surprise_n as f32;
+            let delta = surprise - self.surprise_mean;
+            self.surprise_mean += delta / n;
+            self.surprise_var += (delta * (surprise - self.surprise_mean) - self.surprise_var) / n;
+        }
+        self.turns = self.turns.saturating_add(1);
+        if action >= Action::RequireApproval {
+            self.stopped = self.stopped.saturating_add(1);
+        }
+        self.max_probability = self.max_probability.max(p);
+        self.recent.push_back(current);
+        while self.recent.len() > RECENT_TURNS {
+            self.recent.pop_front();
+        }
+        TurnOutcome {
+            action,
+            risk: self.risk,
+            window_probability: window,
+            surprise,
+            novelty,
+            reasons,
+            remembered,
+        }
+    }
+
+    /// Decays the risk for idle time: `half_life_secs` of silence halves it.
+    pub fn decay_idle(&mut self, idle_secs: f32, half_life_secs: f32) {
+        if half_life_secs > 0.0 && idle_secs > 0.0 {
+            self.risk *= 0.5f32.powf(idle_secs / half_life_secs);
+        }
+    }
+
+    /// The compact binary form (`format 1`): header, the neural memory in half floats, then the
+    /// recent turns. A session with 12 recent turns takes about 18 KB.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(20 * 1024);
+        out.extend_from_slice(b"MNSS");
+        out.push(1);
+        for x in [
+            self.risk,
+            self.max_probability,
+            self.surprise_mean,
+            self.surprise_var,
+        ] {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        for x in [self.turns, self.stopped, self.surprise_n] {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        self.memory.encode(&mut out);
+        out.push(self.recent.len() as u8);
+        for t in &self.recent {
+            out.push(t.encoding.sum.len() as u8);
+            out.push(t.encoding.signals.len() as u8);
+            out.extend_from_slice(&t.encoding.buckets.to_le_bytes());
+            out.extend_from_slice(&t.probability.to_le_bytes());
+            for x in t.encoding.sum.iter().chain(&t.encoding.signals) {
+                out.extend_from_slice(&f32_to_f16(*x).to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// Reads what [`encode`](Self::encode) wrote; `None` for anything else.
+    pub fn decode(bytes: &[u8]) -> Option<SessionState> {
+        let mut r = Reader(bytes);
+        if r.take(4)? != b"MNSS" || r.take(1)? != [1] {
+            return None;
+        }
+        let risk = r.f32()?;
+        let max_probability = r.f32()?;
+        let surprise_mean = r.f32()?;
+        let surprise_var = r.f32()?;
+        let turns = r.u32()?;
+        let stopped = r.u32()?;
+        let surprise_n = r.u32()?;
+        let memory = NeuralMemory::decode(r.take(NeuralMemory::ENCODED_LEN)?)?;
+        let count = usize::from(r.take(1)?[0]);
+        if count > RECENT_TURNS {
+            return None;
+        }
+        let mut recent = VecDeque::with_capacity(count);
+        for _ in 0..count {
+            let width = usize::from(r.take(1)?[0]);
+            let signals = usize::from(r.take(1)?[0]);
+            let buckets = r.f32()?;
+            let probability = r.f32()?;
+            let mut halves = Vec::with_capacity(width + signals);
+            for c in r.take(2 * (width + signals))?.chunks_exact(2) {
+                halves.push(f16_to_f32(u16::from_le_bytes([c[0], c[1]])));
+            }
+            let signals = halves.split_off(width);
+            recent.push_back(TurnTrace {
+                encoding: Encoding {
+                    sum: halves,
+                    buckets,
+                    signals,
+                },
+                probability,
+            });
+        }
+        let finite = [risk, max_probability, surprise_mean, surprise_var]
+            .iter()
+            .all(|x| x.is_finite());
+        if !finite || !r.0.is_empty() {
+            return None;
+        }
+        Some(SessionState {
+            memory,
+            risk,
+            turns,
+            stopped,
+            max_probability,
+            recent,
+            surprise_mean,
+            surprise_var,
+            surprise_n,
+        })
+    }
+}
+
+impl Default for SessionState {
+    fn default() -> SessionState {
+        SessionState::new()
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+    fn f32(&mut self) -> Option<f32> {
+        Some(f32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learn::Backend;
+
+    /// A stand-in for the classifier: "malicious together" when the parts' first coordinates
+    /// add up to at least 1 (each fragment carries a share of the attack).
+    struct Sum;
+
+    impl Together for Sum {
+        fn probability_together(&self, parts: &[&Encoding]) -> f32 {
+            let total: f32 = parts.iter().map(|p| p.sum[0]).sum();
+            total.clamp(0.0, 1.0)
+        }
+    }
+
+    fn encoding(share: f32) -> Encoding {
+        let mut sum = vec![0.0; 32];
+        sum[0] = share;
+        Encoding {
+            sum,
+            buckets: 10.0,
+            signals: vec![0.0; 12],
+        }
+    }
+
+    fn turn(state: &mut SessionState, p: f32, share: f32, seed: usize) -> TurnOutcome {
+        let device = Backend::default_backend().device().autodiff();
+        let mut embedding = vec![0.0f32; super::super::EMBEDDING_DIM];
+        embedding[seed % super::super::EMBEDDING_DIM] = 1.0;
+        let input = TurnInput {
+            probability: p,
+            single_turn: Decision::Allow,
+            encoding: encoding(share),
+            embedding: &embedding,
+            known_attack: false,
+        };
+        state.turn(
+            &input,
+            &SessionPolicy::default(),
+            &Projection::new(1),
+            &Sum,
+            &device,
+        )
+    }
+
+    #[test]
+    fn benign_turns_pass_and_are_remembered() {
+        let mut s = SessionState::new();
+        for t in 0..8 {
+            let o = turn(&mut s, 0.05, 0.0, t % 2);
+            assert_eq!(o.action, Action::Allow, "turn {t}: {o:?}");
+            assert!(o.remembered);
+        }
+        assert_eq!(s.turns, 8);
+        assert_eq!(s.memory.updates, 8);
+    }
+
+    #[test]
+    fn fragments_that_only_together_match_are_blocked_and_never_remembered() {
+        let mut s = SessionState::new();
+        turn(&mut s, 0.05, 0.0, 1);
+        let first = turn(&mut s, 0.1, 0.4, 2);
+        assert_eq!(first.action, Action::Allow);
+        let second = turn(&mut s, 0.1, 0.4, 3);
+        assert!(second.window_probability < 0.9);
+        let third = turn(&mut s, 0.1, 0.4, 4);
+        assert_eq!(third.action, Action::Block, "{third:?}");
+        assert!(third.reasons.contains(&"window"));
+        assert!(!third.remembered);
+    }
+
+    #[test]
+    fn risk_accumulates_and_decays() {
+        let mut s = SessionState::new();
+        let a = turn(&mut s, 0.9, 0.0, 1);
+        assert!(a.risk > 0.3);
+        let b = turn(&mut s, 0.9, 0.0, 2);
+        assert!(b.risk > a.risk);
+        assert_eq!(b.action, Action::Warn, "{b:?}");
+        let held = (3..8).find(|&t| turn(&mut s, 0.9, 0.0, t).action >= Action::RequireApproval);
+        assert!(held.is_some(), "steady suspicious turns end up held");
+        let before = s.risk;
+        s.decay_idle(60.0, 60.0);
+        assert!((s.risk - before / 2.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn state_round_trips_compactly() {
+        let mut s = SessionState::new();
+        for t in 0..20 {
+            turn(&mut s, 0.05 * (t % 3) as f32, 0.01, t);
+        }
+        let bytes = s.encode();
+        assert!(bytes.len() <= 64 * 1024, "{} bytes", bytes.len());
+        let back = SessionState::decode(&bytes).unwrap();
+        assert_eq!(back.turns, 20);
+        assert_eq!(back.recent.len(), RECENT_TURNS);
+        assert!((back.risk - s.risk).abs() < 1e-6);
+        assert!(SessionState::decode(&bytes[..bytes.len() - 1]).is_none());
+        assert!(SessionState::decode(b"MNSS\x02").is_none());
+        assert!(SessionState::decode(&[]).is_none());
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let p = SessionPolicy {
+            window_block: 1.5,
+            ..SessionPolicy::default()
+        };
+        assert!(p.validate().unwrap_err().contains("window_block"));
+        assert!(SessionPolicy::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Multi-turn evaluation of the session analysis (README "Sessions"): generates conversations
+# from one half of the corpus, trains models on the other half, and runs the conversations
+# through the session analysis with the single-turn cascade as the baseline.
+#   bash scripts/eval-sessions.sh            # tables
+#   JSON=1 bash scripts/eval-sessions.sh     # one JSON object
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=${DATA:-../shared/data/corpus.jsonl}
+out=${OUT:-target/sessions}
+seed=${SEED:-20261122}
+cargo build --release -q -p cloud-analyzer
+bin=target/release/cloud-analyzer
+"$bin" gen-sessions --data "$data" --data data/generated/benign_hard_negatives.jsonl \
+  --out "$out" --seed "$seed" --per-type "${PER_TYPE:-150}" >&2
+"$bin" train --quiet --joined 1000 --data "$out/train.jsonl" \
+  --data data/generated/benign_multilingual.jsonl --data data/generated/benign_long_documents.jsonl \
+  --data data/generated/malicious_short.jsonl --out "$out/models" >&2
+"$bin" eval-sessions --data "$out/sessions.jsonl" --models "$out/models" ${JSON:+--json}
