@@ -17,6 +17,7 @@ cargo run --release -p cloud-analyzer -- train \
   --data data/generated/benign_hard_negatives.jsonl \
   --data data/generated/benign_long_documents.jsonl \
   --data data/generated/malicious_short.jsonl \
+  --joined 1000 \
   --out "$OUT" "$@"
 cp "$OUT/edge.mnls" shared-core/models/edge.mnls
 cp "$OUT/cloud.bpk" "$OUT/cloud.json" cloud-analyzer/models/

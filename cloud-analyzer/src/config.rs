@@ -85,6 +85,38 @@ impl Default for CacheConfig {
     }
 }
 
+/// Session risk, neural memories and the attack memory (`[sessions]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// Whether turns are judged with the session's history (and the attack memory consulted).
+    pub enabled: bool,
+    /// Idle seconds after which a session's risk has halved (on top of the per-turn half-life).
+    pub idle_half_life_secs: u64,
+    /// Idle seconds after which a session's state is forgotten.
+    pub ttl_secs: u64,
+    /// Blocks at or above this score teach the attack memory (as confirmed attacks); above 1
+    /// turns that off and leaves only `/v1/feedback`.
+    pub learn_blocks_above: f32,
+    /// Session risk thresholds and memory rates (`[sessions.policy]`).
+    pub policy: crate::memory::session::SessionPolicy,
+    /// When the attack memory recognizes a prompt (`[sessions.attack_memory]`).
+    pub attack_memory: crate::memory::attack::RecognitionPolicy,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        SessionsConfig {
+            enabled: true,
+            idle_half_life_secs: 900,
+            ttl_secs: 24 * 3600,
+            learn_blocks_above: 0.99,
+            policy: crate::memory::session::SessionPolicy::default(),
+            attack_memory: crate::memory::attack::RecognitionPolicy::default(),
+        }
+    }
+}
+
 /// One client API key, stored as the SHA-256 of the key (hex), never the key itself.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,6 +167,8 @@ pub struct Config {
     pub state_fail_mode: StateFailMode,
     /// Verdict cache.
     pub cache: CacheConfig,
+    /// Session risk and memories.
+    pub sessions: SessionsConfig,
     /// Client API keys; none → anyone on loopback may call the proxy.
     pub api_keys: Vec<ApiKeyConfig>,
     /// Default per-key limit in requests per minute (0 = unlimited).
@@ -162,6 +196,7 @@ impl Default for Config {
             redis_url: None,
             state_fail_mode: StateFailMode::Degrade,
             cache: CacheConfig::default(),
+            sessions: SessionsConfig::default(),
             api_keys: Vec::new(),
             rate_limit_per_minute: 600,
             decision_ttl_secs: 7 * 24 * 3600,
@@ -343,6 +378,25 @@ impl Config {
         }
         if c.max_entries == 0 || c.ttl_secs == 0 {
             return Err("cache.max_entries and cache.ttl_secs must be positive".into());
+        }
+        let sessions = &self.sessions;
+        sessions.policy.validate()?;
+        if sessions.ttl_secs == 0 || sessions.idle_half_life_secs == 0 {
+            return Err(
+                "sessions.ttl_secs and sessions.idle_half_life_secs must be positive".into(),
+            );
+        }
+        if sessions.learn_blocks_above.is_nan() || sessions.learn_blocks_above < 0.5 {
+            return Err(
+                "sessions.learn_blocks_above must be at least 0.5 (above 1 turns it off)".into(),
+            );
+        }
+        let a = sessions.attack_memory;
+        if !((0.0..=1.0).contains(&a.min_familiarity) && (0.0..=2.0).contains(&a.min_margin)) {
+            return Err(
+                "sessions.attack_memory: min_familiarity must be in [0, 1], min_margin in [0, 2]"
+                    .into(),
+            );
         }
         let mut ids = std::collections::BTreeSet::new();
         for key in &self.api_keys {

@@ -51,6 +51,33 @@ def wait_ready(a, timeout=20):
     raise AssertionError("analyzer did not become ready again")
 
 
+def test_restart_keeps_session_risk_memory_and_attack_memory(upstream, redis):
+    from test_sessions import EXTRACTION, ROLEPLAY
+
+    a = start(upstream, redis)
+    try:
+        for text in EXTRACTION[:4]:
+            before = analyze(a, text, session="s-risk", tenant="mem").json()
+        assert before["session"]["action"] == "warn", before
+        missed = analyze(a, ROLEPLAY, tenant="mem").json()
+        fb = httpx.post(a.base + "/v1/feedback", headers=AUTH, json={"request_id": missed["request_id"], "label": "false_negative"})
+        assert fb.status_code == 200 and fb.json()["memory_version"] >= 1, fb.text
+
+        a.restart()
+
+        after = analyze(a, "Thanks. What should I pack for Lisbon in May?", session="s-risk", tenant="mem").json()
+        s = after["session"]
+        assert s["analyzed_turns"] == 5, s
+        assert s["memory_updates"] >= before["session"]["memory_updates"] >= 1, (before, s)
+        assert s["risk"] > 0.2, "risk carried over (decayed by one turn, not reset)"
+        fresh = analyze(a, "Thanks. What should I pack for Lisbon in May?", session="s-new", tenant="mem").json()
+        assert fresh["session"]["risk"] < s["risk"]
+        recognized = analyze(a, ROLEPLAY, tenant="mem").json()
+        assert recognized["verdict"] == "block" and recognized["known_attack"], recognized
+    finally:
+        a.close()
+
+
 def test_restart_keeps_session_cache_and_audit(upstream, redis):
     a = start(upstream, redis)
     try:

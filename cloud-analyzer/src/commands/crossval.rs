@@ -61,6 +61,10 @@ pub struct CrossvalArgs {
     /// Also refit on every training item after calibration (twice the time; see `FitConfig`).
     #[arg(long)]
     refit: bool,
+    /// Add this many joined benign examples per fold, made from that fold's training items
+    /// (as `train --joined`).
+    #[arg(long, default_value_t = 0)]
+    joined: usize,
 }
 
 /// Held-out scores of one item.
@@ -173,6 +177,16 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
         x.extend(extra_features.iter().cloned());
         y.extend(extra.iter().map(|i| i.malicious));
         fams.extend(extra.iter().map(|i| i.family.as_str()));
+        let fold_items: Vec<Item> = train_idx
+            .iter()
+            .map(|&i| all_items[i].clone())
+            .chain(extra.iter().cloned())
+            .collect();
+        let joined =
+            cloud_analyzer::learn::data::joined_benign(&fold_items, args.joined, args.seed);
+        x.extend(joined.iter().map(|i| featurizer.featurize(&i.text)));
+        y.extend(joined.iter().map(|i| i.malicious));
+        fams.extend(joined.iter().map(|i| i.family.as_str()));
         let t = Instant::now();
         let trained = fit(&x, &y, &fams, &config, args.backend, |_, _, _| {})?;
         let engine = Engine::builder()

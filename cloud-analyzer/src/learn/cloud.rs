@@ -91,6 +91,11 @@ impl CloudClassifier {
         }
     }
 
+    /// The device the classifier runs on.
+    pub fn device(&self) -> Device {
+        self.device.clone()
+    }
+
     /// The classifier built into the binary.
     pub fn builtin(backend: Backend) -> Result<CloudClassifier, String> {
         CloudClassifier::from_parts(BUILTIN_WEIGHTS, BUILTIN_META, backend)

@@ -13,11 +13,13 @@
 //! | `benign_long` | benign | 8–16, mostly topic, some borderline, a few off-topic |
 //! | `benign_hard` | benign | 6–10, mostly borderline |
 //! | `sudden_injection` | malicious | 5–10 topic, then one whole attack |
-//! | `split_payload` | malicious | 1–3 topic, then an attack cut into 3–5 consecutive fragments |
-//! | `low_and_slow` | malicious | an attack cut into 4–6 fragments, 1–2 topic turns between them |
+//! | `split_payload` | malicious | 1–3 topic, then an attack cut into consecutive fragments |
+//! | `low_and_slow` | malicious | an attack cut into ≥ 4 fragments, 1–2 topic turns between them |
 //! | `crescendo` | malicious | topic, a borderline turn, then four growing pieces of an attack |
-//! | `poisoning` | malicious | 8–12 borderline turns, then an attack in 3 fragments |
-//! | `poisoning_control` | malicious | the same 3 fragments after 1–2 topic turns |
+//! | `poisoning` | malicious | 8–12 borderline turns, then an attack cut into fragments |
+//! | `poisoning_control` | malicious | the same fragments after 1–2 topic turns |
+//!
+//! Fragments are 20–40 words (3 to 12 of them): pieces small enough not to stand out.
 
 use serde::{Deserialize, Serialize};
 
@@ -186,6 +188,14 @@ fn between(rng: &mut SplitMix, lo: usize, hi: usize) -> usize {
     lo + (rng.next_u64() % (hi - lo + 1) as u64) as usize
 }
 
+/// How many fragments an attack is cut into: pieces of 20–40 words (what a message that does
+/// not stand out looks like), at least 3 and at most 12.
+fn fragment_count(rng: &mut SplitMix, text: &str) -> usize {
+    let words = text.split_whitespace().count();
+    let size = between(rng, 20, 40);
+    words.div_ceil(size).clamp(3, 12)
+}
+
 /// Generates `per_type` conversations of every type from `items` (use the scenario half of
 /// [`split_items`]).
 pub fn generate(items: &[Item], per_type: usize, seed: u64) -> Result<Vec<Scenario>, String> {
@@ -236,8 +246,9 @@ pub fn generate(items: &[Item], per_type: usize, seed: u64) -> Result<Vec<Scenar
                     let k = between(&mut rng, 1, 3);
                     turns = topic_turns(&mut rng, topic, k);
                     attack_start = Some(turns.len());
-                    let parts = between(&mut rng, 3, 5);
-                    turns.extend(fragments(pick(&mut rng, &pools.long_attacks), parts));
+                    let attack = pick(&mut rng, &pools.long_attacks);
+                    let parts = fragment_count(&mut rng, attack);
+                    turns.extend(fragments(attack, parts));
                     if rng.next_u64() % 2 == 0 {
                         turns.push(pick(&mut rng, topic).to_string());
                     }
@@ -246,8 +257,9 @@ pub fn generate(items: &[Item], per_type: usize, seed: u64) -> Result<Vec<Scenar
                     let k = between(&mut rng, 1, 2);
                     turns = topic_turns(&mut rng, topic, k);
                     attack_start = Some(turns.len());
-                    let parts = between(&mut rng, 4, 6);
-                    for fragment in fragments(pick(&mut rng, &pools.long_attacks), parts) {
+                    let attack = pick(&mut rng, &pools.long_attacks);
+                    let parts = fragment_count(&mut rng, attack).max(4);
+                    for fragment in fragments(attack, parts) {
                         turns.push(fragment);
                         let gap = between(&mut rng, 1, 2);
                         turns.extend(topic_turns(&mut rng, topic, gap));
@@ -278,7 +290,8 @@ pub fn generate(items: &[Item], per_type: usize, seed: u64) -> Result<Vec<Scenar
                         turns.push(text.to_string());
                     }
                     attack_start = Some(turns.len());
-                    turns.extend(fragments(attack, 3));
+                    let parts = fragment_count(&mut paired, attack);
+                    turns.extend(fragments(attack, parts));
                 }
                 _ => unreachable!("TYPES lists every kind handled above"),
             }

@@ -163,6 +163,9 @@ pub struct TurnTrace {
     pub encoding: Encoding,
     /// The turn's single-turn probability.
     pub probability: f32,
+    /// Whether the turn was blocked or held (it never reached the model, so later turns do
+    /// not complete it).
+    pub stopped: bool,
 }
 
 /// Everything a session carries from turn to turn.
@@ -186,6 +189,8 @@ pub struct SessionState {
     pub surprise_var: f32,
     /// Written turns behind those statistics.
     pub surprise_n: u32,
+    /// Milliseconds since the epoch of the last turn (0: never; set by the caller).
+    pub last_seen_ms: u64,
 }
 
 /// The inputs of one turn.
@@ -248,6 +253,7 @@ impl SessionState {
             surprise_mean: 0.0,
             surprise_var: 0.0,
             surprise_n: 0,
+            last_seen_ms: 0,
         }
     }
 
@@ -259,22 +265,18 @@ impl SessionState {
         model: &dyn Together,
     ) -> f32 {
         let mut best = 0.0f32;
-        let n = self.recent.len();
-        // The last two to four turns in a row.
+        let passed: Vec<&TurnTrace> = self.recent.iter().filter(|t| !t.stopped).collect();
+        let n = passed.len();
+        // The last two to four turns that passed, in a row.
         for k in 1..=3.min(n) {
-            let mut parts: Vec<&Encoding> = self
-                .recent
-                .iter()
-                .skip(n - k)
-                .map(|t| &t.encoding)
-                .collect();
+            let mut parts: Vec<&Encoding> =
+                passed.iter().skip(n - k).map(|t| &t.encoding).collect();
             parts.push(&current.encoding);
             best = best.max(model.probability_together(&parts));
         }
         // Every recent fragment-like turn, with this one if it is one too.
         if current.probability >= policy.fragment_floor {
-            let mut parts: Vec<&Encoding> = self
-                .recent
+            let mut parts: Vec<&Encoding> = passed
                 .iter()
                 .filter(|t| t.probability >= policy.fragment_floor)
                 .map(|t| &t.encoding)
@@ -310,9 +312,10 @@ impl SessionState {
     ) -> TurnOutcome {
         let mut reasons = Vec::new();
         let p = input.probability.clamp(0.0, 1.0);
-        let current = TurnTrace {
+        let mut current = TurnTrace {
             encoding: input.encoding.clone(),
             probability: p,
+            stopped: false,
         };
         let window = self.window_probability(&current, policy, model);
         let (key, value) = projection.pair(input.embedding);
@@ -381,6 +384,7 @@ impl SessionState {
             self.stopped = self.stopped.saturating_add(1);
         }
         self.max_probability = self.max_probability.max(p);
+        current.stopped = action >= Action::RequireApproval;
         self.recent.push_back(current);
         while self.recent.len() > RECENT_TURNS {
             self.recent.pop_front();
@@ -420,11 +424,13 @@ impl SessionState {
         for x in [self.turns, self.stopped, self.surprise_n] {
             out.extend_from_slice(&x.to_le_bytes());
         }
+        out.extend_from_slice(&self.last_seen_ms.to_le_bytes());
         self.memory.encode(&mut out);
         out.push(self.recent.len() as u8);
         for t in &self.recent {
             out.push(t.encoding.sum.len() as u8);
             out.push(t.encoding.signals.len() as u8);
+            out.push(u8::from(t.stopped));
             out.extend_from_slice(&t.encoding.buckets.to_le_bytes());
             out.extend_from_slice(&t.probability.to_le_bytes());
             for x in t.encoding.sum.iter().chain(&t.encoding.signals) {
@@ -447,6 +453,7 @@ impl SessionState {
         let turns = r.u32()?;
         let stopped = r.u32()?;
         let surprise_n = r.u32()?;
+        let last_seen_ms = u64::from_le_bytes(r.take(8)?.try_into().ok()?);
         let memory = NeuralMemory::decode(r.take(NeuralMemory::ENCODED_LEN)?)?;
         let count = usize::from(r.take(1)?[0]);
         if count > RECENT_TURNS {
@@ -456,6 +463,11 @@ impl SessionState {
         for _ in 0..count {
             let width = usize::from(r.take(1)?[0]);
             let signals = usize::from(r.take(1)?[0]);
+            let stopped = match r.take(1)?[0] {
+                0 => false,
+                1 => true,
+                _ => return None,
+            };
             let buckets = r.f32()?;
             let probability = r.f32()?;
             let mut halves = Vec::with_capacity(width + signals);
@@ -470,6 +482,7 @@ impl SessionState {
                     signals,
                 },
                 probability,
+                stopped,
             });
         }
         let finite = [risk, max_probability, surprise_mean, surprise_var]
@@ -488,6 +501,7 @@ impl SessionState {
             surprise_mean,
             surprise_var,
             surprise_n,
+            last_seen_ms,
         })
     }
 }

@@ -41,6 +41,10 @@ pub struct Outcome {
     pub prompt_hash: String,
     /// The semantic embedding, when computed.
     pub embedding: Option<Vec<f32>>,
+    /// The decision of the single-turn cascade (before the session analysis).
+    pub single_turn: Decision,
+    /// The session analysis, when it ran.
+    pub session: Option<super::sessions::SessionVerdict>,
 }
 
 impl Outcome {
@@ -52,6 +56,16 @@ impl Outcome {
             .map(|c| c.as_str().to_string())
             .collect()
     }
+}
+
+/// Every segment's text, one per line: what the models read.
+fn joined_text(request: &Request) -> String {
+    request
+        .segments
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The exact-cache key: SHA-256 over every segment's role and text.
@@ -72,6 +86,7 @@ impl Service {
         &self,
         request: &Request,
         tenant: &str,
+        session: Option<&str>,
         id: &str,
     ) -> Result<Outcome, Response> {
         let started = Instant::now();
@@ -91,12 +106,29 @@ impl Service {
             cache: None,
             prompt_hash: hash,
             embedding: None,
+            single_turn: edge_decision,
+            session: None,
             edge,
         };
+        let sessions_on = self.config.sessions.enabled;
+        let features = if sessions_on {
+            let started = Instant::now();
+            let f = self.featurizer.featurize(&joined_text(request));
+            self.metrics.stage("featurize", started);
+            Some(f)
+        } else {
+            None
+        };
         if outcome.escalated {
-            self.escalate(request, tenant, id, &mut outcome).await?;
+            self.escalate(request, tenant, id, &mut outcome, features.as_ref())
+                .await?;
         } else if edge_decision == Decision::Block && self.config.cache.enabled {
             self.operator_override(tenant, id, &mut outcome).await?;
+        }
+        outcome.single_turn = outcome.would;
+        if let Some(features) = &features {
+            self.session_step(tenant, session, id, features, &mut outcome)
+                .await?;
         }
         if monitor {
             outcome.decision = Decision::Allow;
@@ -110,6 +142,7 @@ impl Service {
         tenant: &str,
         id: &str,
         outcome: &mut Outcome,
+        features: Option<&crate::learn::Featurized>,
     ) -> Result<(), Response> {
         let cache_on = self.config.cache.enabled;
         if cache_on {
@@ -123,13 +156,14 @@ impl Service {
             }
         }
         let started = Instant::now();
-        let text: String = request
-            .segments
-            .iter()
-            .map(|s| s.text.as_str())
-            .collect::<Vec<_>>()
-            .join("\n");
-        let features = self.featurizer.featurize(&text);
+        let computed;
+        let features = match features {
+            Some(f) => f,
+            None => {
+                computed = self.featurizer.featurize(&joined_text(request));
+                &computed
+            }
+        };
         let vector = embedding(&features.cloud.indices);
         self.metrics.stage("featurize", started);
         if cache_on {

@@ -25,6 +25,10 @@ pub struct Metrics {
     pub upstream_seconds: HistogramVec,
     /// Edge escalations, by how the cloud tier decided them.
     pub escalations: IntCounterVec,
+    /// Session actions (`allow`, `warn`, `require_approval`, `block`).
+    pub session_actions: IntCounterVec,
+    /// Attack-memory updates, by kind (`attack`, `benign`).
+    pub memory_updates: IntCounterVec,
     /// State-store operations that failed.
     pub state_errors: IntCounter,
     /// Audit entries written.
@@ -61,6 +65,14 @@ impl Metrics {
             Opts::new("escalations_total", "Edge escalations by cloud outcome"),
             &["outcome"],
         )?;
+        let session_actions = IntCounterVec::new(
+            Opts::new("session_actions_total", "Session analysis actions"),
+            &["action"],
+        )?;
+        let memory_updates = IntCounterVec::new(
+            Opts::new("memory_updates_total", "Attack-memory updates by kind"),
+            &["kind"],
+        )?;
         let state_errors = IntCounter::new("state_errors_total", "Failed state-store operations")?;
         let audit_entries = IntCounter::new("audit_entries_total", "Audit entries written")?;
         registry.register(Box::new(requests.clone()))?;
@@ -69,6 +81,8 @@ impl Metrics {
         registry.register(Box::new(upstream_responses.clone()))?;
         registry.register(Box::new(upstream_seconds.clone()))?;
         registry.register(Box::new(escalations.clone()))?;
+        registry.register(Box::new(session_actions.clone()))?;
+        registry.register(Box::new(memory_updates.clone()))?;
         registry.register(Box::new(state_errors.clone()))?;
         registry.register(Box::new(audit_entries.clone()))?;
         Ok(Metrics {
@@ -79,6 +93,8 @@ impl Metrics {
             upstream_responses,
             upstream_seconds,
             escalations,
+            session_actions,
+            memory_updates,
             state_errors,
             audit_entries,
         })

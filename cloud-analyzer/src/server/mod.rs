@@ -6,6 +6,7 @@ mod decide;
 pub mod metrics;
 mod operator;
 mod proxy;
+pub mod sessions;
 
 use std::sync::{Arc, Mutex};
 
@@ -62,6 +63,7 @@ pub struct Service {
     keys: Vec<ClientKey>,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    sessions: sessions::Sessions,
 }
 
 impl Service {
@@ -91,6 +93,7 @@ impl Service {
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
+        let session_device = cloud.device().autodiff();
         Ok(Service {
             cloud_threshold: cloud.meta.block_threshold,
             cloud: Mutex::new(cloud),
@@ -101,6 +104,7 @@ impl Service {
             store,
             keys,
             metrics: Metrics::new().map_err(|e| e.to_string())?,
+            sessions: sessions::Sessions::new(session_device),
         })
     }
 
@@ -267,6 +271,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/models", get(proxy::models))
         .route("/v1/feedback", post(operator::feedback))
         .route("/v1/audit", get(operator::audit))
+        .route("/v1/reviews", get(operator::reviews))
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,
@@ -405,6 +410,16 @@ fn contract_headers(response: &mut Response, outcome: Option<&Outcome>, id: &str
                 h.insert(HEADER_MONITOR, v);
             }
         }
+        if let Some(session) = &o.session {
+            if session.action != crate::memory::session::Action::Allow {
+                if let Ok(v) = HeaderValue::from_str(session.action.as_str()) {
+                    h.insert(sessions::HEADER_SESSION_ACTION, v);
+                }
+            }
+            if let Ok(v) = HeaderValue::from_str(&format!("{:.3}", session.risk)) {
+                h.insert(sessions::HEADER_SESSION_RISK, v);
+            }
+        }
     }
 }
 
@@ -495,10 +510,21 @@ async fn analyze(State(s): State<Arc<Service>>, headers: HeaderMap, body: Body) 
         }
     };
     s.metrics.stage("parse", started);
-    let outcome = match s.decide(&parsed, tenant, &id).await {
+    let outcome = match s
+        .decide(&parsed, tenant, input.session.as_deref(), &id)
+        .await
+    {
         Ok(o) => o,
         Err(r) => return r,
     };
+    if outcome.decision == shared_core::Decision::Block && sessions::held_for_approval(&outcome) {
+        if let Err(r) = s
+            .queue_review(tenant, input.session.as_deref(), &id, &outcome)
+            .await
+        {
+            return r;
+        }
+    }
     let session = match s
         .record(route, &id, tenant, input.session.as_deref(), &outcome)
         .await
@@ -519,7 +545,20 @@ async fn analyze(State(s): State<Arc<Service>>, headers: HeaderMap, body: Body) 
             "cloud_probability": outcome.cloud_probability.map(four_decimals),
             "cache": outcome.cache,
         },
-        "session": session.map(|r| json!({"turns": r.turns, "blocked": r.blocked, "max_score": four_decimals(r.max_score)})),
+        "session": session.map(|r| {
+            let analysis = outcome.session.as_ref();
+            json!({
+                "turns": r.turns,
+                "blocked": r.blocked,
+                "max_score": four_decimals(r.max_score),
+                "action": analysis.map(|a| a.action.as_str()),
+                "risk": analysis.map(|a| four_decimals(a.risk)),
+                "reasons": analysis.map(|a| a.reasons.clone()),
+                "analyzed_turns": analysis.map(|a| a.turns),
+                "memory_updates": analysis.map(|a| a.memory_updates),
+            })
+        }),
+        "known_attack": outcome.session.as_ref().is_some_and(|a| a.known_attack),
         "request_id": id,
     });
     let mut response = (StatusCode::OK, Json(body)).into_response();

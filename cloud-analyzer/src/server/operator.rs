@@ -158,14 +158,93 @@ pub(super) async fn feedback(
         )
         .await
         .is_ok();
+    // The attack memory learns the confirmed case (a missed attack, or a benign prompt for its
+    // benign counterpart), when the decision kept the prompt's embedding.
+    let memory_version = match (&record.embedding, s.config.sessions.enabled) {
+        (Some(embedding), true) => {
+            let malicious = matches!(input.label, Label::FalseNegative);
+            match s.learn_case(&record.tenant, embedding, malicious).await {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    s.metrics.state_errors.inc();
+                    eprintln!("cloud-analyzer: attack memory not updated: {e}");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     Json(json!({
         "status": "recorded",
         "request_id": record.request_id,
         "label": label,
         "audit_seq": entry.seq,
         "cache_updated": cache_updated,
+        "memory_version": memory_version,
     }))
     .into_response()
+}
+
+/// `GET /v1/reviews?limit=N`: turns held for approval, newest first.
+pub(super) async fn reviews(
+    State(s): State<Arc<Service>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let id = request_id();
+    if !Service::token_ok(s.config.operator_token(), &headers) {
+        return unauthorized(&id);
+    }
+    let limit = match parse_limit(query.as_deref(), &id) {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    match s.store.reviews(limit).await {
+        Ok(entries) => Json(json!({"reviews": entries})).into_response(),
+        Err(e) => {
+            s.metrics.state_errors.inc();
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_error",
+                "state_unavailable",
+                &e.to_string(),
+                &id,
+            )
+        }
+    }
+}
+
+/// Reads `?limit=N` (default 100, at most [`MAX_AUDIT_PAGE`]); any other parameter is an error.
+// The error is the response the handlers send as is.
+#[allow(clippy::result_large_err)]
+fn parse_limit(query: Option<&str>, id: &str) -> Result<usize, Response> {
+    let mut limit = 100;
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("limit", v)) => match v.parse::<usize>() {
+                Ok(n) if (1..=MAX_AUDIT_PAGE).contains(&n) => limit = n,
+                _ => {
+                    return Err(error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_request_error",
+                        "invalid_limit",
+                        &format!("limit must be a number within [1, {MAX_AUDIT_PAGE}]"),
+                        id,
+                    ))
+                }
+            },
+            _ => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "invalid_query",
+                    "the only query parameter is limit",
+                    id,
+                ))
+            }
+        }
+    }
+    Ok(limit)
 }
 
 /// `GET /v1/audit?limit=N`: the newest entries, oldest first, and whether their chain verifies.
@@ -178,37 +257,10 @@ pub(super) async fn audit(
     if !Service::token_ok(s.config.operator_token(), &headers) {
         return unauthorized(&id);
     }
-    let mut limit = 100;
-    for pair in query
-        .as_deref()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        match pair.split_once('=') {
-            Some(("limit", v)) => match v.parse::<usize>() {
-                Ok(n) if (1..=MAX_AUDIT_PAGE).contains(&n) => limit = n,
-                _ => {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_request_error",
-                        "invalid_limit",
-                        &format!("limit must be a number within [1, {MAX_AUDIT_PAGE}]"),
-                        &id,
-                    )
-                }
-            },
-            _ => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request_error",
-                    "invalid_query",
-                    "the only query parameter is limit",
-                    &id,
-                )
-            }
-        }
-    }
+    let limit = match parse_limit(query.as_deref(), &id) {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
     match s.store.audit_tail(limit).await {
         Ok(entries) => {
             let chain_ok = verify_chain(&entries).is_ok();

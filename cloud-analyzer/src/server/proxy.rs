@@ -144,7 +144,10 @@ pub(super) async fn chat(
     };
     s.metrics.stage("parse", started);
     let session = session_of(&headers, &parsed, &client);
-    let outcome = match s.decide(&parsed, &client.tenant, &id).await {
+    let outcome = match s
+        .decide(&parsed, &client.tenant, session.as_deref(), &id)
+        .await
+    {
         Ok(o) => o,
         Err(r) => return r,
     };
@@ -153,6 +156,24 @@ pub(super) async fn chat(
         .await
     {
         s.metrics.request(route, "error");
+        return r;
+    }
+    if outcome.decision == Decision::Block && super::sessions::held_for_approval(&outcome) {
+        s.metrics.request(route, "approval_required");
+        if let Err(r) = s
+            .queue_review(&client.tenant, session.as_deref(), &id, &outcome)
+            .await
+        {
+            return r;
+        }
+        let mut r = super::error(
+            StatusCode::FORBIDDEN,
+            "permission_error",
+            "approval_required",
+            "this conversation is held for review by an operator",
+            &id,
+        );
+        contract_headers(&mut r, Some(&outcome), &id);
         return r;
     }
     if outcome.decision == Decision::Block {

@@ -6,8 +6,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    chain_hash, now_ms, similarity, AuditEntry, AuditEvent, CachedVerdict, DecisionRecord,
-    RateDecision, SessionRecord, StateError, StateResult, StateStore, GENESIS_HASH,
+    chain_hash, now_ms, similarity, AuditEntry, AuditEvent, BlobKind, CachedVerdict,
+    DecisionRecord, RateDecision, ReviewEntry, SessionRecord, StateError, StateResult, StateStore,
+    GENESIS_HASH,
 };
 
 /// Most decisions kept for feedback.
@@ -16,6 +17,15 @@ const MAX_DECISIONS: usize = 100_000;
 const MAX_SESSIONS: usize = 100_000;
 /// Idle sessions are forgotten after a day.
 const SESSION_TTL_MS: u64 = 24 * 3600 * 1000;
+
+/// Most blobs (session states, attack memories) kept; each is at most ~70 KB, so the bound is
+/// about 700 MB at worst. The least recently written go first.
+const MAX_BLOBS: usize = 10_000;
+/// Most held turns kept for review.
+const MAX_REVIEWS: usize = 10_000;
+
+/// (tenant, kind, id) of a stored blob.
+type BlobKey = (String, &'static str, String);
 
 /// State in this process's memory.
 pub struct MemoryStore {
@@ -38,6 +48,10 @@ struct Inner {
     decisions: HashMap<String, (DecisionRecord, u64)>,
     decision_order: VecDeque<String>,
     audit: VecDeque<AuditEntry>,
+    /// (tenant, kind, id) → bytes, expiry (0: none), write sequence.
+    blobs: HashMap<BlobKey, (Vec<u8>, u64, u64)>,
+    blob_seq: u64,
+    reviews: VecDeque<ReviewEntry>,
     audit_seq: u64,
     audit_head: String,
 }
@@ -212,6 +226,65 @@ impl StateStore for MemoryStore {
             .get(&(tenant.to_string(), session.to_string()))
             .filter(|s| now.saturating_sub(s.last_seen_ms) < SESSION_TTL_MS)
             .cloned())
+    }
+
+    async fn blob(&self, tenant: &str, kind: BlobKind, id: &str) -> StateResult<Option<Vec<u8>>> {
+        let inner = self.lock()?;
+        let now = now_ms();
+        Ok(inner
+            .blobs
+            .get(&(tenant.to_string(), kind.as_str(), id.to_string()))
+            .filter(|(_, expires, _)| *expires == 0 || *expires > now)
+            .map(|(b, _, _)| b.clone()))
+    }
+
+    async fn put_blob(
+        &self,
+        tenant: &str,
+        kind: BlobKind,
+        id: &str,
+        bytes: &[u8],
+        ttl_secs: u64,
+    ) -> StateResult<()> {
+        let mut inner = self.lock()?;
+        let now = now_ms();
+        let expires = if ttl_secs == 0 {
+            0
+        } else {
+            now.saturating_add(ttl_secs.saturating_mul(1000))
+        };
+        inner.blob_seq += 1;
+        let seq = inner.blob_seq;
+        let key = (tenant.to_string(), kind.as_str(), id.to_string());
+        if !inner.blobs.contains_key(&key) && inner.blobs.len() >= MAX_BLOBS {
+            inner.blobs.retain(|_, (_, e, _)| *e == 0 || *e > now);
+            if inner.blobs.len() >= MAX_BLOBS {
+                // Evict the least recently written session state (never an attack memory).
+                let oldest = inner
+                    .blobs
+                    .iter()
+                    .filter(|(k, _)| k.1 == BlobKind::SessionState.as_str())
+                    .min_by_key(|(_, (_, _, s))| *s)
+                    .map(|(k, _)| k.clone());
+                if let Some(k) = oldest {
+                    inner.blobs.remove(&k);
+                }
+            }
+        }
+        inner.blobs.insert(key, (bytes.to_vec(), expires, seq));
+        Ok(())
+    }
+
+    async fn push_review(&self, entry: &ReviewEntry) -> StateResult<()> {
+        let mut inner = self.lock()?;
+        inner.reviews.push_front(entry.clone());
+        inner.reviews.truncate(MAX_REVIEWS);
+        Ok(())
+    }
+
+    async fn reviews(&self, limit: usize) -> StateResult<Vec<ReviewEntry>> {
+        let inner = self.lock()?;
+        Ok(inner.reviews.iter().take(limit).cloned().collect())
     }
 
     async fn put_decision(&self, record: &DecisionRecord, ttl_secs: u64) -> StateResult<()> {

@@ -96,6 +96,45 @@ pub struct DecisionRecord {
     pub time_ms: u64,
 }
 
+/// A turn held for an operator (`require_approval`), kept in the review queue. Holds no
+/// prompt text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewEntry {
+    /// The request that was held.
+    pub request_id: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Session.
+    pub session: String,
+    /// Session risk after the turn.
+    pub risk: f32,
+    /// The turn's score.
+    pub score: f32,
+    /// What raised the risk.
+    pub reasons: Vec<String>,
+    /// Milliseconds since the epoch.
+    pub time_ms: u64,
+}
+
+/// What a stored blob is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobKind {
+    /// A session's [`SessionState`](crate::memory::session::SessionState).
+    SessionState,
+    /// A tenant's [`AttackMemory`](crate::memory::attack::AttackMemory).
+    AttackMemory,
+}
+
+impl BlobKind {
+    /// Key segment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlobKind::SessionState => "sstate",
+            BlobKind::AttackMemory => "amem",
+        }
+    }
+}
+
 /// An event for the audit log, before it is chained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
@@ -222,6 +261,21 @@ pub trait StateStore: Send + Sync {
     ) -> StateResult<SessionRecord>;
     /// Reads a session record.
     async fn session(&self, tenant: &str, session: &str) -> StateResult<Option<SessionRecord>>;
+    /// Reads a stored blob (a session state, an attack memory).
+    async fn blob(&self, tenant: &str, kind: BlobKind, id: &str) -> StateResult<Option<Vec<u8>>>;
+    /// Stores a blob for `ttl_secs` (0: no expiry).
+    async fn put_blob(
+        &self,
+        tenant: &str,
+        kind: BlobKind,
+        id: &str,
+        bytes: &[u8],
+        ttl_secs: u64,
+    ) -> StateResult<()>;
+    /// Queues a held turn for review.
+    async fn push_review(&self, entry: &ReviewEntry) -> StateResult<()>;
+    /// The newest `limit` held turns, newest first.
+    async fn reviews(&self, limit: usize) -> StateResult<Vec<ReviewEntry>>;
     /// Keeps a decision for `ttl_secs`.
     async fn put_decision(&self, record: &DecisionRecord, ttl_secs: u64) -> StateResult<()>;
     /// Looks a decision up by request id.

@@ -9,6 +9,9 @@
 //! | `mn:t:{tenant}:cache:{hash}` | string, TTL | cached verdict (JSON) |
 //! | `mn:t:{tenant}:vcache` | vector set | prompt embeddings → hash (`VADD`/`VSIM`) |
 //! | `mn:t:{tenant}:session:{id}` | hash, TTL 24 h | session record |
+//! | `mn:t:{tenant}:sstate:{id}` | string (binary), TTL | session state: neural memory, risk, recent turns |
+//! | `mn:t:{tenant}:amem:tenant` | string (binary) | the tenant's attack memory |
+//! | `mn:reviews` | list, newest first, capped | turns held for approval |
 //! | `mn:rl:{key}:{minute}` | counter, TTL 2 min | rate limit |
 //! | `mn:decision:{request_id}` | string, TTL | decision record (JSON) |
 //! | `mn:audit` | stream | hash-chained audit entries |
@@ -30,8 +33,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 
 use super::{
-    chain_hash, hex, now_ms, AuditEntry, AuditEvent, CachedVerdict, DecisionRecord, RateDecision,
-    SessionRecord, StateError, StateResult, StateStore, GENESIS_HASH,
+    chain_hash, hex, now_ms, AuditEntry, AuditEvent, BlobKind, CachedVerdict, DecisionRecord,
+    RateDecision, ReviewEntry, SessionRecord, StateError, StateResult, StateStore, GENESIS_HASH,
 };
 
 /// Audit entries held while Redis is down (degrade mode); past it the oldest are dropped and
@@ -40,6 +43,8 @@ const MAX_PENDING_AUDIT: usize = 100_000;
 /// Appends retried on a race with another replica before giving up.
 const CHAIN_RETRIES: usize = 16;
 const SESSION_TTL_SECS: u64 = 24 * 3600;
+/// Held turns kept in the review queue.
+const MAX_REVIEWS: isize = 10_000;
 /// How long the breaker stays open after a connection failure.
 const BREAKER_MS: u64 = 1000;
 
@@ -436,6 +441,62 @@ impl StateStore for RedisStore {
                 .unwrap_or(0.0),
             last_seen_ms: num("last_seen_ms"),
         }))
+    }
+
+    async fn blob(&self, tenant: &str, kind: BlobKind, id: &str) -> StateResult<Option<Vec<u8>>> {
+        self.check()?;
+        let mut conn = self.conn.clone();
+        let key = tenant_key(tenant, &format!("{}:{}", kind.as_str(), hex(id.as_bytes())));
+        conn.get(key).await.map_err(|e| self.fail(e))
+    }
+
+    async fn put_blob(
+        &self,
+        tenant: &str,
+        kind: BlobKind,
+        id: &str,
+        bytes: &[u8],
+        ttl_secs: u64,
+    ) -> StateResult<()> {
+        self.check()?;
+        let mut conn = self.conn.clone();
+        let key = tenant_key(tenant, &format!("{}:{}", kind.as_str(), hex(id.as_bytes())));
+        if ttl_secs == 0 {
+            conn.set(key, bytes).await.map_err(|e| self.fail(e))
+        } else {
+            conn.set_ex(key, bytes, ttl_secs)
+                .await
+                .map_err(|e| self.fail(e))
+        }
+    }
+
+    async fn push_review(&self, entry: &ReviewEntry) -> StateResult<()> {
+        self.check()?;
+        let mut conn = self.conn.clone();
+        let json = serde_json::to_string(entry).map_err(|e| StateError(e.to_string()))?;
+        redis::pipe()
+            .atomic()
+            .lpush("mn:reviews", json)
+            .ltrim("mn:reviews", 0, MAX_REVIEWS - 1)
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| self.fail(e))
+    }
+
+    async fn reviews(&self, limit: usize) -> StateResult<Vec<ReviewEntry>> {
+        self.check()?;
+        let mut conn = self.conn.clone();
+        let stop = isize::try_from(limit)
+            .unwrap_or(isize::MAX)
+            .saturating_sub(1);
+        let raw: Vec<String> = conn
+            .lrange("mn:reviews", 0, stop)
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(raw
+            .iter()
+            .filter_map(|r| serde_json::from_str(r).ok())
+            .collect())
     }
 
     async fn put_decision(&self, record: &DecisionRecord, ttl_secs: u64) -> StateResult<()> {

@@ -1,0 +1,313 @@
+//! Session risk and the attack memory on the request path: each turn is judged with its
+//! session's history (state loaded from and saved to the store), prompts the tenant's attack
+//! memory recognizes are blocked, high-confidence blocks and `/v1/feedback` teach that memory.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::response::Response;
+use burn::tensor::Device;
+use serde::Serialize;
+use shared_core::Decision;
+
+use super::{Outcome, Service};
+use crate::learn::Featurized;
+use crate::memory::attack::AttackMemory;
+use crate::memory::session::{Action, SessionState, TurnInput};
+use crate::memory::{lexical_embedding, Projection, PROJECTION_SEED};
+use crate::state::{now_ms, BlobKind, ReviewEntry};
+
+/// Header carrying the session's action when it is not `allow`.
+pub const HEADER_SESSION_ACTION: &str = "x-mnemosyne-session-action";
+/// Header carrying the session's risk.
+pub const HEADER_SESSION_RISK: &str = "x-mnemosyne-session-risk";
+
+/// How long a replica trusts its copy of a tenant's attack memory before re-reading it.
+const ATTACK_MEMORY_REFRESH_MS: u64 = 2000;
+
+/// The id under which a tenant's attack memory is stored.
+const ATTACK_MEMORY_ID: &str = "tenant";
+
+/// What the session analysis concluded for one turn.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionVerdict {
+    /// `allow`, `warn`, `require_approval` or `block`.
+    pub action: Action,
+    /// Risk after the turn.
+    pub risk: f32,
+    /// Turns in the session so far.
+    pub turns: u32,
+    /// What raised the risk or decided.
+    pub reasons: Vec<&'static str>,
+    /// Whether the tenant's attack memory recognized the prompt.
+    pub known_attack: bool,
+    /// Turns written into the session's neural memory so far.
+    pub memory_updates: u32,
+}
+
+/// Runtime parts of the session analysis.
+pub(super) struct Sessions {
+    projection: Projection,
+    device: Device,
+    /// tenant → (memory, when it was read from the store).
+    attack: Mutex<HashMap<String, (AttackMemory, u64)>>,
+}
+
+impl Sessions {
+    pub(super) fn new(device: Device) -> Sessions {
+        Sessions {
+            projection: Projection::new(PROJECTION_SEED),
+            device,
+            attack: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Service {
+    /// The tenant's attack memory: the cached copy while fresh, else the stored one.
+    async fn attack_memory(&self, tenant: &str, fresh: bool) -> Result<AttackMemory, String> {
+        let now = now_ms();
+        if !fresh {
+            if let Ok(cache) = self.sessions.attack.lock() {
+                if let Some((m, at)) = cache.get(tenant) {
+                    if now.saturating_sub(*at) < ATTACK_MEMORY_REFRESH_MS {
+                        return Ok(m.clone());
+                    }
+                }
+            }
+        }
+        let stored = self
+            .store
+            .blob(tenant, BlobKind::AttackMemory, ATTACK_MEMORY_ID)
+            .await
+            .map_err(|e| e.to_string())?;
+        let memory = match stored {
+            Some(bytes) => AttackMemory::decode(&bytes)
+                .ok_or_else(|| format!("stored attack memory of tenant {tenant:?} is corrupt"))?,
+            None => AttackMemory::new(),
+        };
+        if let Ok(mut cache) = self.sessions.attack.lock() {
+            cache.insert(tenant.to_string(), (memory.clone(), now));
+        }
+        Ok(memory)
+    }
+
+    /// Teaches the tenant's attack memory one confirmed case and stores it; returns the new
+    /// version.
+    pub(super) async fn learn_case(
+        &self,
+        tenant: &str,
+        embedding: &[f32],
+        malicious: bool,
+    ) -> Result<u64, String> {
+        let mut memory = self.attack_memory(tenant, true).await?;
+        memory.learn(
+            embedding,
+            malicious,
+            &self.sessions.projection,
+            &self.sessions.device,
+        );
+        self.store
+            .put_blob(
+                tenant,
+                BlobKind::AttackMemory,
+                ATTACK_MEMORY_ID,
+                &memory.encode(),
+                0,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let version = memory.version;
+        if let Ok(mut cache) = self.sessions.attack.lock() {
+            cache.insert(tenant.to_string(), (memory, now_ms()));
+        }
+        self.metrics
+            .memory_updates
+            .with_label_values(&[if malicious { "attack" } else { "benign" }])
+            .inc();
+        Ok(version)
+    }
+
+    /// Judges one turn with its session's history and the attack memory, updates the outcome,
+    /// and stores the session's new state.
+    pub(super) async fn session_step(
+        &self,
+        tenant: &str,
+        session: Option<&str>,
+        id: &str,
+        features: &Featurized,
+        outcome: &mut Outcome,
+    ) -> Result<(), Response> {
+        let config = &self.config.sessions;
+        let started = std::time::Instant::now();
+        let embedding = outcome
+            .embedding
+            .clone()
+            .unwrap_or_else(|| lexical_embedding(&features.cloud.indices));
+        outcome.embedding = Some(embedding.clone());
+        let attack = match self.attack_memory(tenant, false).await {
+            Ok(m) => m,
+            Err(e) => {
+                self.metrics.state_errors.inc();
+                eprintln!("cloud-analyzer: {e}");
+                AttackMemory::new()
+            }
+        };
+        let recognition = attack.recognize(
+            &embedding,
+            &config.attack_memory,
+            &self.sessions.projection,
+            &self.sessions.device,
+        );
+        let known = recognition.known;
+        let mut verdict = SessionVerdict {
+            action: Action::Allow,
+            risk: 0.0,
+            turns: 0,
+            reasons: Vec::new(),
+            known_attack: known,
+            memory_updates: 0,
+        };
+        if let Some(session) = session {
+            let stored = self
+                .store
+                .blob(tenant, BlobKind::SessionState, session)
+                .await;
+            let mut state = match stored {
+                Ok(Some(bytes)) => SessionState::decode(&bytes).unwrap_or_default(),
+                Ok(None) => SessionState::new(),
+                Err(e) => match self.state_failure(&e, id) {
+                    Some(r) => return Err(r),
+                    None => SessionState::new(),
+                },
+            };
+            let now = now_ms();
+            if state.last_seen_ms > 0 {
+                let idle = now.saturating_sub(state.last_seen_ms) as f32 / 1000.0;
+                state.decay_idle(idle, config.idle_half_life_secs as f32);
+            }
+            state.last_seen_ms = now;
+            let cloud_p = match outcome.cloud_probability {
+                Some(p) => p,
+                None => self
+                    .cloud
+                    .lock()
+                    .map(|c| c.probability(&features.cloud))
+                    .unwrap_or(1.0),
+            };
+            let turn = {
+                // A poisoned lock (a panic elsewhere) fails closed.
+                let Ok(cloud) = self.cloud.lock() else {
+                    return Err(super::error(
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "server_error",
+                        "internal",
+                        "the cloud classifier is unavailable",
+                        id,
+                    ));
+                };
+                let input = TurnInput {
+                    probability: (outcome.edge.score + cloud_p) / 2.0,
+                    single_turn: outcome.would,
+                    encoding: cloud.encode(&features.cloud),
+                    embedding: &embedding,
+                    known_attack: known,
+                };
+                state.turn(
+                    &input,
+                    &config.policy,
+                    &self.sessions.projection,
+                    &*cloud,
+                    &self.sessions.device,
+                )
+            };
+            verdict.action = turn.action;
+            verdict.risk = turn.risk;
+            verdict.turns = state.turns;
+            verdict.reasons = turn.reasons;
+            verdict.memory_updates = state.memory.updates;
+            if let Err(e) = self
+                .store
+                .put_blob(
+                    tenant,
+                    BlobKind::SessionState,
+                    session,
+                    &state.encode(),
+                    config.ttl_secs,
+                )
+                .await
+            {
+                if let Some(r) = self.state_failure(&e, id) {
+                    return Err(r);
+                }
+            }
+        } else if known {
+            verdict.action = Action::Block;
+            verdict.reasons.push("attack_memory");
+        }
+        self.metrics.stage("session", started);
+        self.metrics
+            .session_actions
+            .with_label_values(&[verdict.action.as_str()])
+            .inc();
+        // What the session adds on top of the single-turn decision.
+        if outcome.would != Decision::Block && verdict.action >= Action::RequireApproval {
+            outcome.would = Decision::Block;
+            let familiarity = if known { recognition.attack } else { 0.0 };
+            outcome.score = outcome
+                .score
+                .max(verdict.risk.min(1.0))
+                .max(familiarity.clamp(0.0, 1.0));
+            if !outcome.monitor {
+                outcome.decision = Decision::Block;
+            }
+        }
+        // Blocks this sure are confirmed attacks: the attack memory learns them (once).
+        let single_turn_sure = outcome.single_turn == Decision::Block
+            && outcome.score >= config.learn_blocks_above
+            && !known;
+        outcome.session = Some(verdict);
+        if single_turn_sure {
+            if let Err(e) = self.learn_case(tenant, &embedding, true).await {
+                self.metrics.state_errors.inc();
+                eprintln!("cloud-analyzer: attack memory not updated: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues a held turn for review.
+    pub(super) async fn queue_review(
+        &self,
+        tenant: &str,
+        session: Option<&str>,
+        id: &str,
+        outcome: &Outcome,
+    ) -> Result<(), Response> {
+        let Some(verdict) = &outcome.session else {
+            return Ok(());
+        };
+        let entry = ReviewEntry {
+            request_id: id.to_string(),
+            tenant: tenant.to_string(),
+            session: session.unwrap_or("").to_string(),
+            risk: verdict.risk,
+            score: outcome.score,
+            reasons: verdict.reasons.iter().map(|r| r.to_string()).collect(),
+            time_ms: now_ms(),
+        };
+        match self.store.push_review(&entry).await {
+            Ok(()) => Ok(()),
+            Err(e) => self.state_failure(&e, id).map_or(Ok(()), Err),
+        }
+    }
+}
+
+/// Whether an outcome is a hold for approval rather than a block.
+pub fn held_for_approval(outcome: &Outcome) -> bool {
+    outcome
+        .session
+        .as_ref()
+        .is_some_and(|s| s.action == Action::RequireApproval)
+        && outcome.single_turn != Decision::Block
+}
