@@ -192,6 +192,9 @@ pub fn family_of(malicious: bool, source: &str, category: &str) -> String {
     format!("{side}:{name}")
 }
 
+/// The family of [`joined_benign`] examples.
+pub const JOINED_FAMILY: &str = "b:joined";
+
 /// `n` benign examples made by joining 2–4 benign items (seeded), as consecutive turns of a
 /// conversation read together are: the session analysis scores such joins, and a model that
 /// only ever saw single prompts takes long joined text for a jailbreak (long prompts in the
@@ -218,7 +221,7 @@ pub fn joined_benign(items: &[Item], n: usize, seed: u64) -> Vec<Item> {
                 malicious: false,
                 source: "joined".into(),
                 category: "joined".into(),
-                family: "b:joined".into(),
+                family: JOINED_FAMILY.into(),
             }
         })
         .collect()
@@ -243,6 +246,30 @@ mod tests {
         input.extend_from_slice(b"{\"text\":\"\xff\",\"label\":\"benign\"}\n");
         let errors = read(&input[..]).unwrap_err();
         assert_eq!(errors[0].line, 2);
+    }
+
+    #[test]
+    fn joined_examples_are_seeded_benign_joins() {
+        let items: Vec<Item> = (0..6)
+            .map(|i| Item {
+                text: format!("prompt {i}"),
+                malicious: i % 3 == 0,
+                source: "s".into(),
+                category: "c".into(),
+                family: "f".into(),
+            })
+            .collect();
+        let a = joined_benign(&items, 20, 1);
+        assert_eq!(a, joined_benign(&items, 20, 1));
+        assert_eq!(a.len(), 20);
+        for j in &a {
+            assert!(!j.malicious && j.family == JOINED_FAMILY);
+            let parts: Vec<&str> = j.text.split('\n').collect();
+            assert!((2..=4).contains(&parts.len()));
+            // Only benign items (0 and 3 are malicious).
+            assert!(parts.iter().all(|p| *p != "prompt 0" && *p != "prompt 3"));
+        }
+        assert!(joined_benign(&items[..1], 5, 1).is_empty());
     }
 
     #[test]

@@ -251,6 +251,9 @@ pub fn shared_buckets(
     let mut names: Vec<&str> = families.to_vec();
     names.sort_unstable();
     names.dedup();
+    // Joined examples are made of other families' text: they are no evidence that a bucket
+    // generalizes across families.
+    names.retain(|n| *n != data::JOINED_FAMILY);
     let mut count = vec![0u16; dim];
     for name in names {
         let mut seen = vec![false; dim];
