@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Multi-turn evaluation of the session analysis (README "Sessions"): generates conversations
 # from one half of the corpus, trains models on the other half, and runs the conversations
-# through the session analysis with the single-turn cascade as the baseline.
+# through the session analysis with the single-turn cascade as the baseline. The models (and the
+# session window model, trained with joined benign examples) come from the training half only.
 #   bash scripts/eval-sessions.sh            # tables
 #   JSON=1 bash scripts/eval-sessions.sh     # one JSON object
 set -euo pipefail
@@ -13,7 +14,7 @@ cargo build --release -q -p cloud-analyzer
 bin=target/release/cloud-analyzer
 "$bin" gen-sessions --data "$data" --data data/generated/benign_hard_negatives.jsonl \
   --out "$out" --seed "$seed" --per-type "${PER_TYPE:-150}" >&2
-"$bin" train --quiet --joined 1000 --data "$out/train.jsonl" \
+"$bin" train --quiet --data "$out/train.jsonl" \
   --data data/generated/benign_multilingual.jsonl --data data/generated/benign_long_documents.jsonl \
   --data data/generated/malicious_short.jsonl --out "$out/models" >&2
 "$bin" eval-sessions --data "$out/sessions.jsonl" --models "$out/models" ${JSON:+--json}

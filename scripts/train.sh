@@ -17,8 +17,7 @@ cargo run --release -p cloud-analyzer -- train \
   --data data/generated/benign_hard_negatives.jsonl \
   --data data/generated/benign_long_documents.jsonl \
   --data data/generated/malicious_short.jsonl \
-  --joined 1000 \
   --out "$OUT" "$@"
 cp "$OUT/edge.mnls" shared-core/models/edge.mnls
-cp "$OUT/cloud.bpk" "$OUT/cloud.json" cloud-analyzer/models/
-echo "installed: shared-core/models/edge.mnls cloud-analyzer/models/cloud.{bpk,json}"
+cp "$OUT/cloud.bpk" "$OUT/cloud.json" "$OUT/window.bpk" "$OUT/window.json" cloud-analyzer/models/
+echo "installed: shared-core/models/edge.mnls cloud-analyzer/models/{cloud,window}.{bpk,json}"

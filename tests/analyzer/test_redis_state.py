@@ -83,8 +83,10 @@ def test_restart_keeps_session_cache_and_audit(upstream, redis):
     try:
         first = analyze(a, "Help me refactor this Python function", session="s-1").json()
         assert first["session"]["turns"] == 1
-        escalated = analyze(a, UNCERTAIN, session="s-1").json()
+        escalated = analyze(a, UNCERTAIN).json()
         assert escalated["signals"]["edge_verdict"] == "escalate"
+        second = analyze(a, "Rename the variables to snake_case", session="s-1").json()
+        assert second["session"]["turns"] == 2
         blocked = analyze(a, ATTACK, session="s-1").json()
         assert blocked["verdict"] == "block"
         before = audit(a)

@@ -99,6 +99,21 @@ pub fn load_engine_and_classifier(
     }
 }
 
+/// The session window classifier: `window.bpk` in the models directory (the cloud model of
+/// that directory when it has none — trained with `--window-joined 0`), else the built-in one.
+pub fn load_window_classifier(
+    models: Option<&PathBuf>,
+    backend: Backend,
+) -> Result<CloudClassifier, String> {
+    match models {
+        Some(dir) if dir.join(cloud_analyzer::learn::cloud::WINDOW_WEIGHTS_FILE).exists() => {
+            CloudClassifier::load_window(dir, backend)
+        }
+        Some(dir) => CloudClassifier::load(dir, backend),
+        None => CloudClassifier::builtin_window(backend),
+    }
+}
+
 fn eval(args: &EvalArgs) -> Result<String, String> {
     let items = load_data(&args.data)?;
     if let Some(k) = args.adapt {

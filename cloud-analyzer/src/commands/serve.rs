@@ -103,6 +103,7 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
         config.policy.clone(),
         backend,
     )?;
+    let window = crate::commands::eval::load_window_classifier(config.models.as_ref(), backend)?;
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start runtime: {e}"))?;
     runtime.block_on(async move {
@@ -143,7 +144,7 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
         }
         let listen = config.listen;
         let summary = summary(&config, store.kind());
-        let service = Arc::new(Service::new(engine, cloud, config, store)?);
+        let service = Arc::new(Service::new(engine, cloud, window, config, store)?);
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

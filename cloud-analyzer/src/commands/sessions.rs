@@ -207,6 +207,7 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
     let conversations = load_scenarios(&args.data)?;
     let (engine, cloud) =
         crate::commands::eval::load_models(args.models.as_ref(), None, args.backend)?;
+    let window = crate::commands::eval::load_window_classifier(args.models.as_ref(), args.backend)?;
     let featurizer = Featurizer::new().map_err(|e| e.to_string())?;
     let projection = Projection::new(PROJECTION_SEED);
     let device = args.backend.device().autodiff();
@@ -246,12 +247,12 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
             let input = TurnInput {
                 probability: (edge_score + cloud_p) / 2.0,
                 single_turn: single,
-                encoding: cloud.encode(&features.cloud),
+                encoding: window.encode(&features.cloud),
                 embedding: &embedding,
                 known_attack: false,
             };
             let step = Instant::now();
-            let outcome = state.turn(&input, &policy, &projection, &cloud, &device);
+            let outcome = state.turn(&input, &policy, &projection, &window, &device);
             step_us.push(step.elapsed().as_secs_f64() * 1e6);
             warned |= outcome.action == Action::Warn;
             let stops = outcome.action >= Action::RequireApproval;

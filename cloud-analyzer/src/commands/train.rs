@@ -26,10 +26,11 @@ pub struct TrainArgs {
     /// Burn backend.
     #[arg(long, value_enum, default_value_t = Backend::default_backend())]
     backend: Backend,
-    /// Add this many benign examples made of 2–4 benign items joined (how the session analysis
-    /// reads consecutive turns); 0 for none.
-    #[arg(long, default_value_t = 0)]
-    joined: usize,
+    /// Also train the session window classifier (`window.bpk`): the cloud model again, with
+    /// this many extra benign examples made of 2–4 benign items joined (how the session
+    /// analysis reads consecutive turns together); 0 skips it.
+    #[arg(long, default_value_t = 1000)]
+    window_joined: usize,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -42,9 +43,7 @@ pub fn run(args: &TrainArgs) -> ExitCode {
 
 fn train(args: &TrainArgs) -> Result<(), String> {
     let start = Instant::now();
-    let mut items = load_data(&args.data)?;
-    let joined = cloud_analyzer::learn::data::joined_benign(&items, args.joined, args.seed);
-    items.extend(joined);
+    let items = load_data(&args.data)?;
     let labels: Vec<bool> = items.iter().map(|i| i.malicious).collect();
     let featurizer = Featurizer::new().map_err(|e| e.to_string())?;
     let features: Vec<_> = items
@@ -52,11 +51,14 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         .map(|i| featurizer.featurize(&i.text))
         .collect();
     let config = FitConfig::new(args.seed);
+    let fits = if args.window_joined > 0 { 2 } else { 1 };
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
         ProgressBar::new(
-            ((config.edge.epochs + config.cloud.epochs) * if config.refit { 2 } else { 1 }) as u64,
+            ((config.edge.epochs + config.cloud.epochs)
+                * if config.refit { 2 } else { 1 }
+                * fits) as u64,
         )
     };
     bar.set_style(
@@ -77,9 +79,39 @@ fn train(args: &TrainArgs) -> Result<(), String> {
             bar.inc(1);
         },
     )?;
+    // The window classifier: the same training with joined benign examples added. Not used for
+    // single prompts — joined examples made held-out single-prompt scores worse (README).
+    let window = if args.window_joined > 0 {
+        let joined =
+            cloud_analyzer::learn::data::joined_benign(&items, args.window_joined, args.seed);
+        let mut features = features.clone();
+        features.extend(joined.iter().map(|i| featurizer.featurize(&i.text)));
+        let mut labels = labels.clone();
+        labels.extend(joined.iter().map(|i| i.malicious));
+        let mut families = families.clone();
+        families.extend(joined.iter().map(|i| i.family.as_str()));
+        let trained = fit(
+            &features,
+            &labels,
+            &families,
+            &config,
+            args.backend,
+            |stage, epoch, loss| {
+                bar.set_prefix(format!("window/{stage}"));
+                bar.set_message(format!("epoch {} loss {loss:.4}", epoch + 1));
+                bar.inc(1);
+            },
+        )?;
+        Some(trained.cloud)
+    } else {
+        None
+    };
     bar.finish_and_clear();
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    if let Some(window) = &window {
+        window.save_window(&args.out)?;
+    }
     let edge_path = args.out.join(EDGE_FILE);
     let edge_bytes = trained.edge.to_bytes();
     std::fs::write(&edge_path, &edge_bytes)
@@ -106,5 +138,12 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         args.out.display(),
         trained.cloud.meta.block_threshold
     ));
+    if window.is_some() {
+        crate::commands::emit(&format!(
+            "  window model → {}/{{window.bpk,window.json}} ({} joined benign examples)",
+            args.out.display(),
+            args.window_joined
+        ));
+    }
     Ok(())
 }

@@ -19,6 +19,11 @@ pub const DEFAULT_BLOCK_THRESHOLD: f32 = 0.86;
 pub const WEIGHTS_FILE: &str = "cloud.bpk";
 /// See [`WEIGHTS_FILE`].
 pub const META_FILE: &str = "cloud.json";
+/// File names of the session window classifier (the same model, trained with joined benign
+/// examples; see the README's "Sessions").
+pub const WINDOW_WEIGHTS_FILE: &str = "window.bpk";
+/// See [`WINDOW_WEIGHTS_FILE`].
+pub const WINDOW_META_FILE: &str = "window.json";
 /// The edge weights file name.
 pub const EDGE_FILE: &str = "edge.mnls";
 
@@ -80,6 +85,9 @@ pub struct CloudClassifier {
 /// The classifier shipped in the repository (trained by `cloud-analyzer train`).
 const BUILTIN_WEIGHTS: &[u8] = include_bytes!("../../models/cloud.bpk");
 const BUILTIN_META: &str = include_str!("../../models/cloud.json");
+/// The session window classifier shipped in the repository.
+const BUILTIN_WINDOW_WEIGHTS: &[u8] = include_bytes!("../../models/window.bpk");
+const BUILTIN_WINDOW_META: &str = include_str!("../../models/window.json");
 
 impl CloudClassifier {
     /// Wraps a trained model.
@@ -101,12 +109,32 @@ impl CloudClassifier {
         CloudClassifier::from_parts(BUILTIN_WEIGHTS, BUILTIN_META, backend)
     }
 
+    /// The session window classifier built into the binary.
+    pub fn builtin_window(backend: Backend) -> Result<CloudClassifier, String> {
+        CloudClassifier::from_parts(BUILTIN_WINDOW_WEIGHTS, BUILTIN_WINDOW_META, backend)
+    }
+
     /// Loads a classifier from a model directory (`cloud.bpk` + `cloud.json`).
     pub fn load(dir: &Path, backend: Backend) -> Result<CloudClassifier, String> {
-        let weights = std::fs::read(dir.join(WEIGHTS_FILE))
-            .map_err(|e| format!("cannot read {}: {e}", dir.join(WEIGHTS_FILE).display()))?;
-        let meta = std::fs::read_to_string(dir.join(META_FILE))
-            .map_err(|e| format!("cannot read {}: {e}", dir.join(META_FILE).display()))?;
+        CloudClassifier::load_files(dir, WEIGHTS_FILE, META_FILE, backend)
+    }
+
+    /// Loads the session window classifier from a model directory (`window.bpk` +
+    /// `window.json`).
+    pub fn load_window(dir: &Path, backend: Backend) -> Result<CloudClassifier, String> {
+        CloudClassifier::load_files(dir, WINDOW_WEIGHTS_FILE, WINDOW_META_FILE, backend)
+    }
+
+    fn load_files(
+        dir: &Path,
+        weights_file: &str,
+        meta_file: &str,
+        backend: Backend,
+    ) -> Result<CloudClassifier, String> {
+        let weights = std::fs::read(dir.join(weights_file))
+            .map_err(|e| format!("cannot read {}: {e}", dir.join(weights_file).display()))?;
+        let meta = std::fs::read_to_string(dir.join(meta_file))
+            .map_err(|e| format!("cannot read {}: {e}", dir.join(meta_file).display()))?;
         CloudClassifier::from_parts(&weights, &meta, backend)
     }
 
@@ -147,6 +175,15 @@ impl CloudClassifier {
 
     /// Writes `cloud.bpk` and `cloud.json` into `dir`.
     pub fn save(&self, dir: &Path) -> Result<(), String> {
+        self.save_files(dir, WEIGHTS_FILE, META_FILE)
+    }
+
+    /// Writes `window.bpk` and `window.json` into `dir`.
+    pub fn save_window(&self, dir: &Path) -> Result<(), String> {
+        self.save_files(dir, WINDOW_WEIGHTS_FILE, WINDOW_META_FILE)
+    }
+
+    fn save_files(&self, dir: &Path, weights_file: &str, meta_file: &str) -> Result<(), String> {
         let bytes = self
             .model
             .clone()
@@ -154,11 +191,11 @@ impl CloudClassifier {
             .into_record()
             .into_bytes()
             .map_err(|e| format!("cannot encode cloud model: {e:?}"))?;
-        std::fs::write(dir.join(WEIGHTS_FILE), &bytes[..])
-            .map_err(|e| format!("cannot write {}: {e}", dir.join(WEIGHTS_FILE).display()))?;
+        std::fs::write(dir.join(weights_file), &bytes[..])
+            .map_err(|e| format!("cannot write {}: {e}", dir.join(weights_file).display()))?;
         let meta = serde_json::to_string_pretty(&self.meta).map_err(|e| e.to_string())? + "\n";
-        std::fs::write(dir.join(META_FILE), meta)
-            .map_err(|e| format!("cannot write {}: {e}", dir.join(META_FILE).display()))
+        std::fs::write(dir.join(meta_file), meta)
+            .map_err(|e| format!("cannot write {}: {e}", dir.join(meta_file).display()))
     }
 
     /// Raw margins of a batch.

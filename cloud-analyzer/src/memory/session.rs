@@ -66,6 +66,9 @@ pub struct SessionPolicy {
     pub approval_at: f32,
     /// Probability of a window of turns read together at which the turn is blocked.
     pub window_block: f32,
+    /// How much a window must exceed the latest turn read alone to count: turns together must
+    /// say more than the last one does.
+    pub window_lift: f32,
     /// Single-turn probability from which a turn counts as a possible fragment.
     pub fragment_floor: f32,
     /// Only turns whose probabilities (alone and in windows) stay below this update the
@@ -91,8 +94,9 @@ impl Default for SessionPolicy {
             half_life_turns: 3.0,
             risk_floor: 0.5,
             warn_at: 0.5,
-            approval_at: 1.2,
+            approval_at: 1.0,
             window_block: 0.9,
+            window_lift: 0.0,
             fragment_floor: 0.2,
             write_below: 0.3,
             novelty_z: 2.0,
@@ -120,6 +124,7 @@ impl SessionPolicy {
         let unit = [
             ("risk_floor", self.risk_floor),
             ("window_block", self.window_block),
+            ("window_lift", self.window_lift),
             ("fragment_floor", self.fragment_floor),
             ("write_below", self.write_below),
             ("novelty_floor", self.novelty_floor),
@@ -257,13 +262,15 @@ impl SessionState {
         }
     }
 
-    /// The highest probability among windows of recent turns that end with `current`.
+    /// The highest probability among windows of recent turns that end with `current`, and the
+    /// probability of `current` alone under the same model.
     fn window_probability(
         &self,
         current: &TurnTrace,
         policy: &SessionPolicy,
         model: &dyn Together,
-    ) -> f32 {
+    ) -> (f32, f32) {
+        let alone = model.probability_together(&[&current.encoding]);
         let mut best = 0.0f32;
         let passed: Vec<&TurnTrace> = self.recent.iter().filter(|t| !t.stopped).collect();
         let n = passed.len();
@@ -286,7 +293,7 @@ impl SessionState {
                 best = best.max(model.probability_together(&parts));
             }
         }
-        best
+        (best, alone)
     }
 
     /// Whether the last turns' probabilities rose steadily to a notable level.
@@ -317,7 +324,9 @@ impl SessionState {
             probability: p,
             stopped: false,
         };
-        let window = self.window_probability(&current, policy, model);
+        let (window, alone) = self.window_probability(&current, policy, model);
+        // Only a window that says more than the latest turn alone is evidence of its own.
+        let lifted = window >= alone + policy.window_lift;
         let (key, value) = projection.pair(input.embedding);
         let surprise = self
             .memory
@@ -332,7 +341,10 @@ impl SessionState {
         };
 
         let decay = 0.5f32.powf(1.0 / policy.half_life_turns);
-        let mut evidence = (p - policy.risk_floor).max(0.0) + (window - policy.risk_floor).max(0.0);
+        let mut evidence = (p - policy.risk_floor).max(0.0);
+        if lifted {
+            evidence += (window - policy.risk_floor).max(0.0);
+        }
         if self.rising(p, policy) {
             evidence += 0.3;
             reasons.push("rising");
@@ -341,8 +353,14 @@ impl SessionState {
             evidence += 0.3;
             reasons.push("sudden_change");
         }
-        if window >= policy.risk_floor && window > p + 0.1 {
+        if lifted && window >= policy.risk_floor {
             reasons.push("fragments");
+        }
+        // A turn stopped on its own (single-turn block, known attack) never reached the model:
+        // it puts the session on watch, but one such turn alone does not hold the next.
+        let stopped_alone = input.single_turn == Decision::Block || input.known_attack;
+        if stopped_alone {
+            evidence = evidence.min(policy.warn_at);
         }
         self.risk = self.risk * decay + evidence;
 
@@ -358,7 +376,7 @@ impl SessionState {
             action = Action::Block;
             reasons.push("attack_memory");
         }
-        if window >= policy.window_block {
+        if lifted && window >= policy.window_block {
             action = Action::Block;
             reasons.push("window");
         }

@@ -56,6 +56,8 @@ pub struct Service {
     /// Burn modules are `Send` but not `Sync`; inference takes ~0.1 ms, so a mutex is enough.
     cloud: Mutex<CloudClassifier>,
     cloud_threshold: f32,
+    /// The session window classifier (reads several turns together).
+    window: Mutex<CloudClassifier>,
     featurizer: Featurizer,
     config: Config,
     store: Arc<dyn StateStore>,
@@ -71,6 +73,7 @@ impl Service {
     pub fn new(
         engine: Engine,
         cloud: CloudClassifier,
+        window: CloudClassifier,
         config: Config,
         store: Arc<dyn StateStore>,
     ) -> Result<Service, String> {
@@ -97,6 +100,7 @@ impl Service {
         Ok(Service {
             cloud_threshold: cloud.meta.block_threshold,
             cloud: Mutex::new(cloud),
+            window: Mutex::new(window),
             engine,
             featurizer: Featurizer::new().map_err(|e| e.to_string())?,
             http: proxy::http_client(&config)?,

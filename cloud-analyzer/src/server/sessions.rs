@@ -197,7 +197,7 @@ impl Service {
             };
             let turn = {
                 // A poisoned lock (a panic elsewhere) fails closed.
-                let Ok(cloud) = self.cloud.lock() else {
+                let Ok(window) = self.window.lock() else {
                     return Err(super::error(
                         axum::http::StatusCode::INTERNAL_SERVER_ERROR,
                         "server_error",
@@ -209,7 +209,7 @@ impl Service {
                 let input = TurnInput {
                     probability: (outcome.edge.score + cloud_p) / 2.0,
                     single_turn: outcome.would,
-                    encoding: cloud.encode(&features.cloud),
+                    encoding: window.encode(&features.cloud),
                     embedding: &embedding,
                     known_attack: known,
                 };
@@ -217,7 +217,7 @@ impl Service {
                     &input,
                     &config.policy,
                     &self.sessions.projection,
-                    &*cloud,
+                    &*window,
                     &self.sessions.device,
                 )
             };
