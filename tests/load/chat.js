@@ -51,7 +51,11 @@ export default function () {
   const d = http.post(`${__ENV.UPSTREAM}/chat/completions`, body, params);
   check(d, { 'direct 200': (r) => r.status === 200 });
   direct.add(d.timings.duration);
-  const a = http.post(`${__ENV.ANALYZER}/v1/chat/completions`, body, params);
+  // Each virtual user is one long conversation, so every request runs the session analysis.
+  const sessionParams = {
+    headers: { 'content-type': 'application/json', 'x-mnemosyne-session': `load-vu-${__VU}` },
+  };
+  const a = http.post(`${__ENV.ANALYZER}/v1/chat/completions`, body, sessionParams);
   check(a, { 'analyzer 200': (r) => r.status === 200 });
   if (a.headers['X-Mnemosyne-Verdict'] !== 'allow') notAllowed.add(1);
   viaAnalyzer.add(a.timings.duration);

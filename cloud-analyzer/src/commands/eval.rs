@@ -106,7 +106,11 @@ pub fn load_window_classifier(
     backend: Backend,
 ) -> Result<CloudClassifier, String> {
     match models {
-        Some(dir) if dir.join(cloud_analyzer::learn::cloud::WINDOW_WEIGHTS_FILE).exists() => {
+        Some(dir)
+            if dir
+                .join(cloud_analyzer::learn::cloud::WINDOW_WEIGHTS_FILE)
+                .exists() =>
+        {
             CloudClassifier::load_window(dir, backend)
         }
         Some(dir) => CloudClassifier::load(dir, backend),

@@ -56,9 +56,8 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         ProgressBar::hidden()
     } else {
         ProgressBar::new(
-            ((config.edge.epochs + config.cloud.epochs)
-                * if config.refit { 2 } else { 1 }
-                * fits) as u64,
+            ((config.edge.epochs + config.cloud.epochs) * if config.refit { 2 } else { 1 } * fits)
+                as u64,
         )
     };
     bar.set_style(

@@ -238,22 +238,22 @@ pub fn f32_to_f16(x: f32) -> u16 {
     sign | half.min(0x7bff) as u16
 }
 
-/// Widens an IEEE 754 half to f32.
+/// Widens an IEEE 754 half to f32 (exact; bit manipulation only).
 pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = i32::from((h >> 10) & 0x1f);
-    let mant = f32::from(h & 0x3ff);
-    match exp {
-        0 => sign * mant / 16_777_216.0,
-        31 => {
-            if mant == 0.0 {
-                sign * f32::INFINITY
-            } else {
-                f32::NAN
-            }
+    let sign = u32::from(h & 0x8000) << 16;
+    let exp = u32::from((h >> 10) & 0x1f);
+    let mant = u32::from(h & 0x3ff);
+    let bits = match exp {
+        0 if mant == 0 => sign,
+        // Subnormal: mant · 2^-24, exactly representable in f32.
+        0 => {
+            let v = mant as f32 / 16_777_216.0;
+            return if sign != 0 { -v } else { v };
         }
-        _ => sign * (1.0 + mant / 1024.0) * 2f32.powi(exp - 15),
-    }
+        31 => sign | 0x7f80_0000 | (mant << 13),
+        _ => sign | ((exp + 127 - 15) << 23) | (mant << 13),
+    };
+    f32::from_bits(bits)
 }
 
 #[cfg(test)]
@@ -275,6 +275,29 @@ mod tests {
             .collect();
         let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         v.into_iter().map(|x| x / n).collect()
+    }
+
+    #[test]
+    fn every_half_widens_like_the_reference() {
+        for h in 0..=u16::MAX {
+            let got = f16_to_f32(h);
+            let sign = if h & 0x8000 != 0 { -1.0f32 } else { 1.0 };
+            let exp = i32::from((h >> 10) & 0x1f);
+            let mant = f32::from(h & 0x3ff);
+            let want = match exp {
+                0 => sign * mant / 16_777_216.0,
+                31 if mant == 0.0 => sign * f32::INFINITY,
+                31 => f32::NAN,
+                _ => sign * (1.0 + mant / 1024.0) * 2f32.powi(exp - 15),
+            };
+            assert!(
+                got == want || (got.is_nan() && want.is_nan()),
+                "{h:#06x}: {got} vs {want}"
+            );
+            if !got.is_nan() {
+                assert_eq!(f32_to_f16(got), h, "{h:#06x} round trip");
+            }
+        }
     }
 
     #[test]

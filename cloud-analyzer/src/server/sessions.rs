@@ -3,7 +3,7 @@
 //! memory recognizes are blocked, high-confidence blocks and `/v1/feedback` teach that memory.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::response::Response;
 use burn::tensor::Device;
@@ -50,7 +50,7 @@ pub(super) struct Sessions {
     projection: Projection,
     device: Device,
     /// tenant → (memory, when it was read from the store).
-    attack: Mutex<HashMap<String, (AttackMemory, u64)>>,
+    attack: Mutex<HashMap<String, (Arc<AttackMemory>, u64)>>,
 }
 
 impl Sessions {
@@ -65,13 +65,13 @@ impl Sessions {
 
 impl Service {
     /// The tenant's attack memory: the cached copy while fresh, else the stored one.
-    async fn attack_memory(&self, tenant: &str, fresh: bool) -> Result<AttackMemory, String> {
+    async fn attack_memory(&self, tenant: &str, fresh: bool) -> Result<Arc<AttackMemory>, String> {
         let now = now_ms();
         if !fresh {
             if let Ok(cache) = self.sessions.attack.lock() {
                 if let Some((m, at)) = cache.get(tenant) {
                     if now.saturating_sub(*at) < ATTACK_MEMORY_REFRESH_MS {
-                        return Ok(m.clone());
+                        return Ok(Arc::clone(m));
                     }
                 }
             }
@@ -86,8 +86,9 @@ impl Service {
                 .ok_or_else(|| format!("stored attack memory of tenant {tenant:?} is corrupt"))?,
             None => AttackMemory::new(),
         };
+        let memory = Arc::new(memory);
         if let Ok(mut cache) = self.sessions.attack.lock() {
-            cache.insert(tenant.to_string(), (memory.clone(), now));
+            cache.insert(tenant.to_string(), (Arc::clone(&memory), now));
         }
         Ok(memory)
     }
@@ -100,7 +101,7 @@ impl Service {
         embedding: &[f32],
         malicious: bool,
     ) -> Result<u64, String> {
-        let mut memory = self.attack_memory(tenant, true).await?;
+        let mut memory = AttackMemory::clone(&*self.attack_memory(tenant, true).await?);
         memory.learn(
             embedding,
             malicious,
@@ -119,7 +120,7 @@ impl Service {
             .map_err(|e| e.to_string())?;
         let version = memory.version;
         if let Ok(mut cache) = self.sessions.attack.lock() {
-            cache.insert(tenant.to_string(), (memory, now_ms()));
+            cache.insert(tenant.to_string(), (Arc::new(memory), now_ms()));
         }
         self.metrics
             .memory_updates
@@ -150,7 +151,7 @@ impl Service {
             Err(e) => {
                 self.metrics.state_errors.inc();
                 eprintln!("cloud-analyzer: {e}");
-                AttackMemory::new()
+                Arc::new(AttackMemory::new())
             }
         };
         let recognition = attack.recognize(
