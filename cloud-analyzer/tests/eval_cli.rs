@@ -110,3 +110,128 @@ fn missing_file_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open"));
 }
+
+/// The corpus the README's commands read (CI has it beside the project).
+fn corpus() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/corpus.jsonl")
+}
+
+#[test]
+fn gen_sessions_then_eval_sessions_report_every_type_with_a_baseline() {
+    let dir = scratch("sessions");
+    let out = bin()
+        .args(["gen-sessions", "--data"])
+        .arg(corpus())
+        .args([
+            "--data",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../data/generated/benign_hard_negatives.jsonl"
+            ),
+        ])
+        .args(["--per-type", "3", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sessions = std::fs::read_to_string(dir.join("sessions.jsonl")).unwrap();
+    assert_eq!(sessions.lines().count(), 24);
+    let training = std::fs::read_to_string(dir.join("train.jsonl")).unwrap();
+    // No conversation turn comes from a training prompt.
+    let train_texts: std::collections::HashSet<String> = training
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for line in sessions.lines() {
+        let s: serde_json::Value = serde_json::from_str(line).unwrap();
+        for turn in s["turns"].as_array().unwrap() {
+            assert!(!train_texts.contains(turn.as_str().unwrap()));
+        }
+    }
+    let out = bin()
+        .args(["eval-sessions", "--json", "--data"])
+        .arg(dir.join("sessions.jsonl"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["conversations"], 24);
+    for kind in [
+        "benign_long",
+        "split_payload",
+        "poisoning",
+        "poisoning_control",
+    ] {
+        assert!(report["per_type"][kind]["n"] == 3, "{kind}: {report}");
+    }
+    for key in [
+        "malicious_caught",
+        "malicious_baseline_caught",
+        "benign_false_alarms",
+        "multi_turn_caught",
+    ] {
+        let v = report[key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{key}");
+    }
+
+    // A malformed conversation is reported with its line number.
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(
+        &bad,
+        format!(
+            "{}\n{{\"id\":\"x\",\"type\":\"t\",\"label\":\"malicious\",\"turns\":[\"a\"]}}\n",
+            sessions.lines().next().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = bin()
+        .args(["eval-sessions", "--data"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"));
+}
+
+#[test]
+fn adapt_memory_only_reports_every_attack_family() {
+    let out = bin()
+        .args(["eval", "--adapt", "10", "--memory-only", "--json", "--data"])
+        .arg(corpus())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let families = report["families"].as_array().unwrap();
+    assert!(families.len() >= 5, "{report}");
+    for f in families {
+        let fpr = f["memory_fpr"].as_f64().unwrap();
+        assert!(
+            fpr <= 0.02,
+            "the memory alone must not flag benign prompts wholesale: {f}"
+        );
+    }
+    let out = bin()
+        .args(["eval", "--adapt", "0", "--data"])
+        .arg(corpus())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
