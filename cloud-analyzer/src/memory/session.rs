@@ -78,6 +78,10 @@ pub struct SessionPolicy {
     pub novelty_z: f32,
     /// Single-turn probability from which a sudden change counts as a sensitive request.
     pub novelty_floor: f32,
+    /// Risk a sudden change into a sensitive request adds.
+    pub novelty_weight: f32,
+    /// Risk steadily rising scores add.
+    pub rising_weight: f32,
     /// How the session memory learns.
     pub learning_rate: f32,
     /// Momentum of the session memory.
@@ -101,6 +105,8 @@ impl Default for SessionPolicy {
             write_below: 0.3,
             novelty_z: 2.0,
             novelty_floor: 0.35,
+            novelty_weight: 0.3,
+            rising_weight: 0.3,
             learning_rate: 0.2,
             momentum: 0.5,
             forget: 0.02,
@@ -149,6 +155,14 @@ impl SessionPolicy {
                 return Err(format!(
                     "sessions.{name} must be a positive number, got {v}"
                 ));
+            }
+        }
+        for (name, v) in [
+            ("novelty_weight", self.novelty_weight),
+            ("rising_weight", self.rising_weight),
+        ] {
+            if !(0.0..=2.0).contains(&v) {
+                return Err(format!("sessions.{name} must be in [0, 2], got {v}"));
             }
         }
         if self.approval_at < self.warn_at {
@@ -346,11 +360,11 @@ impl SessionState {
             evidence += (window - policy.risk_floor).max(0.0);
         }
         if self.rising(p, policy) {
-            evidence += 0.3;
+            evidence += policy.rising_weight;
             reasons.push("rising");
         }
         if novelty >= policy.novelty_z && p >= policy.novelty_floor {
-            evidence += 0.3;
+            evidence += policy.novelty_weight;
             reasons.push("sudden_change");
         }
         if lifted && window >= policy.risk_floor {
