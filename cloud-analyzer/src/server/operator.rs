@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{error, read_body, request_id, Service};
-use crate::state::{now_ms, verify_chain, AuditEvent, CachedVerdict};
+use crate::state::{now_ms, verify_chain, AuditEvent, CachedVerdict, StateError};
 
 /// Longest operator note kept.
 const MAX_NOTE: usize = 2000;
@@ -36,6 +36,18 @@ struct Feedback {
     label: Label,
     #[serde(default)]
     note: Option<String>,
+}
+
+/// The store failed: counted, and answered `503` (operator endpoints need their data).
+fn state_unavailable(s: &Service, e: &StateError, id: &str) -> Response {
+    s.metrics.state_errors.inc();
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "server_error",
+        "state_unavailable",
+        &e.to_string(),
+        id,
+    )
 }
 
 fn unauthorized(id: &str) -> Response {
@@ -96,16 +108,7 @@ pub(super) async fn feedback(
                 &id,
             )
         }
-        Err(e) => {
-            s.metrics.state_errors.inc();
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "server_error",
-                "state_unavailable",
-                &e.to_string(),
-                &id,
-            );
-        }
+        Err(e) => return state_unavailable(&s, &e, &id),
     };
     let (label, corrected) = match input.label {
         Label::FalsePositive => ("false_positive", "allow"),
@@ -126,16 +129,7 @@ pub(super) async fn feedback(
     };
     let entry = match s.store.audit_append(&event).await {
         Ok(e) => e,
-        Err(e) => {
-            s.metrics.state_errors.inc();
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "server_error",
-                "state_unavailable",
-                &e.to_string(),
-                &id,
-            );
-        }
+        Err(e) => return state_unavailable(&s, &e, &id),
     };
     s.metrics.audit_entries.inc();
     // The operator's verdict replaces the cached one for this prompt (and, through its
@@ -201,16 +195,7 @@ pub(super) async fn reviews(
     };
     match s.store.reviews(limit).await {
         Ok(entries) => Json(json!({"reviews": entries})).into_response(),
-        Err(e) => {
-            s.metrics.state_errors.inc();
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "server_error",
-                "state_unavailable",
-                &e.to_string(),
-                &id,
-            )
-        }
+        Err(e) => state_unavailable(&s, &e, &id),
     }
 }
 
@@ -266,15 +251,6 @@ pub(super) async fn audit(
             let chain_ok = verify_chain(&entries).is_ok();
             Json(json!({"entries": entries, "chain_ok": chain_ok})).into_response()
         }
-        Err(e) => {
-            s.metrics.state_errors.inc();
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "server_error",
-                "state_unavailable",
-                &e.to_string(),
-                &id,
-            )
-        }
+        Err(e) => state_unavailable(&s, &e, &id),
     }
 }
