@@ -121,17 +121,6 @@ pub fn run(
                 .recognize(&embeddings[i], &recognition, &projection, &device)
                 .known
         };
-        if std::env::var_os("MNEMOSYNE_ADAPT_DEBUG").is_some() {
-            let fam =
-                |i: usize| memory.recognize(&embeddings[i], &recognition, &projection, &device);
-            let mut r: Vec<f32> = rest.iter().map(|&i| fam(i).attack).collect();
-            let mut b: Vec<f32> = benign.iter().map(|&i| fam(i).attack).collect();
-            r.sort_by(f32::total_cmp);
-            b.sort_by(f32::total_cmp);
-            let q = |v: &[f32], x: f64| v[((v.len() - 1) as f64 * x) as usize];
-            eprintln!("{family}: rest p10 {:.2} p50 {:.2} p90 {:.2} | benign p50 {:.2} p99 {:.2} p99.9 {:.2} max {:.2}",
-                q(&r, 0.1), q(&r, 0.5), q(&r, 0.9), q(&b, 0.5), q(&b, 0.99), q(&b, 0.999), q(&b, 1.0));
-        }
         let memory_recall = share(rest.iter().map(|&i| recognized(i)));
         let memory_fpr = share(benign.iter().map(|&i| recognized(i)));
         let mut result = FamilyResult {

@@ -256,18 +256,6 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
             step_us.push(step.elapsed().as_secs_f64() * 1e6);
             warned |= outcome.action == Action::Warn;
             let stops = outcome.action >= Action::RequireApproval;
-            if stops && std::env::var_os("MNEMOSYNE_SESSIONS_DEBUG").is_some() {
-                eprintln!(
-                    "{} turn {t}: {:?} p={:.2} w={:.2} risk={:.2} z={:.1} {:?}",
-                    c.id,
-                    outcome.action,
-                    input.probability,
-                    outcome.window_probability,
-                    outcome.risk,
-                    outcome.novelty,
-                    outcome.reasons
-                );
-            }
             if c.malicious() && t < attack_start {
                 stopped_early |= stops;
                 continue;
@@ -342,8 +330,8 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
         );
     }
     let mut step = BTreeMap::new();
-    step.insert("p50", percentile(&step_us, 0.5));
-    step.insert("p99", percentile(&step_us, 0.99));
+    step.insert("p50", percentile(&step_us, 50.0));
+    step.insert("p99", percentile(&step_us, 99.0));
     let report = SessionsReport {
         conversations: conversations.len(),
         turns: turns_total,
