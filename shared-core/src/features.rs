@@ -73,6 +73,8 @@ pub struct FeatureSpec {
 
 /// Character n-gram sizes.
 const CHAR_NGRAMS: [usize; 2] = [3, 5];
+/// The largest of [`CHAR_NGRAMS`].
+const LONGEST_CHAR_NGRAM: usize = 5;
 /// Most n-grams taken from one text (bounds work on huge inputs).
 const MAX_FEATURES: usize = 16_384;
 
@@ -88,19 +90,25 @@ fn fnv1a(seed: u32, bytes: &[u8]) -> u32 {
 
 impl FeatureSpec {
     /// Calls `f` with the bucket index of every n-gram of a normalized text (the *words* view),
-    /// duplicates included, at most [`MAX_FEATURES`] times.
+    /// duplicates included, at most [`MAX_FEATURES`] times. Stops as soon as the cap is reached,
+    /// so a huge text costs no more than one of [`MAX_FEATURES`] n-grams.
     fn for_each_bucket(&self, words: &str, mut f: impl FnMut(u32)) {
         let mask = self.dim.saturating_sub(1);
         let bytes = words.as_bytes();
-        let mut emitted = 0usize;
+        let mut left = MAX_FEATURES;
+        // Returns false once the cap is reached.
         let mut emit = |h: u32| {
-            if emitted < MAX_FEATURES {
-                emitted += 1;
-                f(h & mask);
+            if left == 0 {
+                return false;
             }
+            left -= 1;
+            f(h & mask);
+            true
         };
         // Character n-grams over char boundaries, with spaces as word edges.
         let ascii = words.is_ascii();
+        // Past MAX_FEATURES + the largest n, the first n-gram pass alone reaches the cap, so
+        // later char boundaries are never read.
         let starts: Vec<usize> = if ascii {
             Vec::new()
         } else {
@@ -108,28 +116,39 @@ impl FeatureSpec {
                 .char_indices()
                 .map(|(i, _)| i)
                 .chain(core::iter::once(bytes.len()))
+                .take(MAX_FEATURES + LONGEST_CHAR_NGRAM + 1)
                 .collect()
         };
         for (k, &n) in CHAR_NGRAMS.iter().enumerate() {
             let seed = k as u32 + 1;
             if ascii {
                 for w in bytes.windows(n) {
-                    emit(fnv1a(seed, w));
+                    if !emit(fnv1a(seed, w)) {
+                        return;
+                    }
                 }
             } else {
                 for w in starts.windows(n + 1) {
                     if let (Some(&a), Some(&b)) = (w.first(), w.last()) {
-                        emit(fnv1a(seed, &bytes[a..b]));
+                        if !emit(fnv1a(seed, &bytes[a..b])) {
+                            return;
+                        }
                     }
                 }
             }
         }
         // Word unigrams and bigrams.
-        let mut prev: Option<&str> = None;
-        for word in words.split(' ').filter(|w| !w.is_empty()) {
-            emit(fnv1a(101, word.as_bytes()));
+        // Split on the space byte (never part of a multi-byte character): cheaper than a
+        // char searcher on short words.
+        let mut prev: Option<&[u8]> = None;
+        for word in bytes.split(|&b| b == b' ').filter(|w| !w.is_empty()) {
+            if !emit(fnv1a(101, word)) {
+                return;
+            }
             if let Some(p) = prev {
-                emit(fnv1a(fnv1a(102, p.as_bytes()), word.as_bytes()));
+                if !emit(fnv1a(fnv1a(102, p), word)) {
+                    return;
+                }
             }
             prev = Some(word);
         }
@@ -176,6 +195,54 @@ fn unit_value(distinct: usize) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every n-gram of the text, in emission order, with no cap and no early exit.
+    fn all_buckets(spec: FeatureSpec, words: &str) -> Vec<u32> {
+        let mask = spec.dim - 1;
+        let chars: Vec<usize> = words
+            .char_indices()
+            .map(|(i, _)| i)
+            .chain(core::iter::once(words.len()))
+            .collect();
+        let mut out = Vec::new();
+        for (k, &n) in CHAR_NGRAMS.iter().enumerate() {
+            for w in chars.windows(n + 1) {
+                out.push(fnv1a(k as u32 + 1, &words.as_bytes()[w[0]..w[n]]) & mask);
+            }
+        }
+        let mut prev: Option<&str> = None;
+        for word in words.split(' ').filter(|w| !w.is_empty()) {
+            out.push(fnv1a(101, word.as_bytes()) & mask);
+            if let Some(p) = prev {
+                out.push(fnv1a(fnv1a(102, p.as_bytes()), word.as_bytes()) & mask);
+            }
+            prev = Some(word);
+        }
+        out
+    }
+
+    #[test]
+    fn stopping_at_the_cap_keeps_the_same_features() {
+        let spec = FeatureSpec { dim: 1 << 12 };
+        let long_ascii = "ignore the previous rules ".repeat(900);
+        let long_mixed = "größe 世界 ok — ".repeat(1_400);
+        let near_cap = "x".repeat(MAX_FEATURES + 3);
+        for text in [
+            "",
+            "ab",
+            "short text",
+            "größe 世界",
+            long_ascii.as_str(),
+            long_mixed.as_str(),
+            near_cap.as_str(),
+        ] {
+            let mut got = Vec::new();
+            spec.for_each_bucket(text, |i| got.push(i));
+            let mut want = all_buckets(spec, text);
+            want.truncate(MAX_FEATURES);
+            assert_eq!(got, want, "text of {} bytes", text.len());
+        }
+    }
 
     #[test]
     fn features_are_stable_and_normalized() {
