@@ -30,9 +30,11 @@ open(f"{tmp}/filter.yaml", "w").write(render(int(filt), free(), int(up), int(dea
     json.loads(os.environ.get("FILTER_CONFIG", "{\"analyzer\": {\"cluster\": \"mnemosyne_analyzer\"}}"))))
 PYEOF
 "$VENV_BIN/envoy" -c "$TMP/plain.yaml" --concurrency 1 -l error --base-id 7101 >/dev/null 2>&1 &
-PIDS+=($!)
+PLAIN_PID=$!; PIDS+=($!)
 "$VENV_BIN/envoy" -c "$TMP/filter.yaml" --concurrency 1 -l error --base-id 7102 >/dev/null 2>&1 &
-PIDS+=($!)
+FILTER_PID=$!; PIDS+=($!)
+# CPU time (user + system, clock ticks) a process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 for port in "$PLAIN" "$FILTER"; do
   for _ in $(seq 1 200); do
     curl -fsS -o /dev/null "http://127.0.0.1:$port/v1/chat/completions" -H 'content-type: application/json' \
@@ -41,7 +43,20 @@ for port in "$PLAIN" "$FILTER"; do
   done
 done
 echo "machine: $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
+SUMMARY=${SUMMARY:-target/envoy-bench.json}
+BEFORE_PLAIN=$(cpu_ticks "$PLAIN_PID"); BEFORE_FILTER=$(cpu_ticks "$FILTER_PID")
 K6_NO_USAGE_REPORT=true "$VENV_BIN/k6" run -q --no-color \
   -e PLAIN="http://127.0.0.1:$PLAIN" -e FILTER="http://127.0.0.1:$FILTER" \
-  -e VUS="${VUS:-4}" -e PHASE_SECONDS="${PHASE_SECONDS:-15}" -e SUMMARY="${SUMMARY:-target/envoy-bench.json}" \
+  -e VUS="${VUS:-4}" -e PHASE_SECONDS="${PHASE_SECONDS:-15}" -e SUMMARY="$SUMMARY" \
   tests/load/envoy.js
+# Envoy's own CPU per request: less sensitive than throughput to what k6 and the upstream do
+# with the shared cores. Counted from after warm-up, so startup and wasm compilation are out.
+"$PY" - "$SUMMARY" "$(getconf CLK_TCK)" \
+  "$(( $(cpu_ticks "$PLAIN_PID") - BEFORE_PLAIN ))" "$(( $(cpu_ticks "$FILTER_PID") - BEFORE_FILTER ))" <<'PYEOF'
+import json, sys
+summary, hz, plain, filt = sys.argv[1], *map(int, sys.argv[2:])
+counts = {k: json.load(open(summary))["metrics"][f"done_{k}"]["values"]["count"] for k in ("plain", "filter")}
+per = {k: 1e6 * t / hz / counts[k] for k, t in (("plain", plain), ("filter", filt))}
+print(f"Envoy CPU per request: {per['plain']:.1f} µs without the filter, {per['filter']:.1f} µs with it "
+      f"(the filter adds {per['filter'] - per['plain']:.1f} µs)")
+PYEOF
