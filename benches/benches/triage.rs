@@ -60,6 +60,15 @@ fn bench_triage(c: &mut Criterion) {
 }
 
 fn bench_normalize(c: &mut Criterion) {
+    let mut group = c.benchmark_group("normalize_ascii");
+    for (size, label) in SIZES {
+        let t = text(size, false);
+        group.throughput(Throughput::Bytes(t.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(label), &t, |bench, t| {
+            bench.iter(|| views(black_box(t)))
+        });
+    }
+    group.finish();
     let mut group = c.benchmark_group("normalize");
     for (size, label) in SIZES {
         let t = text(size, true);

@@ -144,16 +144,21 @@ fn ascii_views(bytes: &[u8]) -> Option<Views> {
         }
         let token_start = words.len();
         let mut prev = 0u8;
-        for &c in run {
+        let (mut english, mut rot13) = (0u32, 0u32);
+        // Letter pairs counted without branches (a `match` here compiles to a jump table that
+        // mispredicts on prose); `extend` over a sized iterator skips per-byte capacity checks.
+        words.extend(run.iter().map(|&c| {
             let w = WORD_BYTE[usize::from(c & 0x7F)];
-            match (prev, w) {
-                (b't', b'h') | (b'h', b'e') => hints.english_bigrams += 1,
-                (b'g', b'u') | (b'u', b'r') => hints.rot13_bigrams += 1,
-                _ => {}
-            }
+            let pair = u16::from_be_bytes([prev, w]);
+            english += u32::from(pair == u16::from_be_bytes(*b"th"))
+                + u32::from(pair == u16::from_be_bytes(*b"he"));
+            rot13 += u32::from(pair == u16::from_be_bytes(*b"gu"))
+                + u32::from(pair == u16::from_be_bytes(*b"ur"));
             prev = w;
-            words.push(w);
-        }
+            w
+        }));
+        hints.english_bigrams += english;
+        hints.rot13_bigrams += rot13;
         if run.len() == 1 {
             singles += 1;
             if singles >= 3 {
