@@ -56,6 +56,8 @@ K6_NO_USAGE_REPORT=true "$VENV_BIN/k6" run -q --no-color \
 import json, sys
 summary, hz, plain, filt = sys.argv[1], *map(int, sys.argv[2:])
 counts = {k: json.load(open(summary))["metrics"][f"done_{k}"]["values"]["count"] for k in ("plain", "filter")}
+if min(counts.values()) == 0:
+    sys.exit(f"Envoy CPU per request: no requests counted ({counts}); see the k6 output above")
 per = {k: 1e6 * t / hz / counts[k] for k, t in (("plain", plain), ("filter", filt))}
 print(f"Envoy CPU per request: {per['plain']:.1f} µs without the filter, {per['filter']:.1f} µs with it "
       f"(the filter adds {per['filter'] - per['plain']:.1f} µs)")

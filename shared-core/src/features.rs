@@ -73,8 +73,18 @@ pub struct FeatureSpec {
 
 /// Character n-gram sizes.
 const CHAR_NGRAMS: [usize; 2] = [3, 5];
-/// The largest of [`CHAR_NGRAMS`].
-const LONGEST_CHAR_NGRAM: usize = 5;
+/// The largest of [`CHAR_NGRAMS`] (derived, so it cannot drift from the list).
+const LONGEST_CHAR_NGRAM: usize = {
+    let mut longest = 0;
+    let mut k = 0;
+    while k < CHAR_NGRAMS.len() {
+        if CHAR_NGRAMS[k] > longest {
+            longest = CHAR_NGRAMS[k];
+        }
+        k += 1;
+    }
+    longest
+};
 /// Most n-grams taken from one text (bounds work on huge inputs).
 const MAX_FEATURES: usize = 16_384;
 
