@@ -23,7 +23,7 @@
 //! when the text has words run together; Latin phrases also in ROT13 when the text looks ROT13.
 
 use aho_corasick::automaton::Automaton;
-use aho_corasick::nfa::contiguous::NFA;
+use aho_corasick::dfa::DFA;
 use aho_corasick::{
     AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind, StartKind,
 };
@@ -123,6 +123,77 @@ struct Phrase {
     slots: Vec<Slot>,
     anchor: usize,
     prefix: bool,
+    /// What the text may hold just before and just after the anchor for this phrase to match:
+    /// a two-lookup test that rejects most phrases before [`Verifier`] walks their slots.
+    before: Neighbors,
+    after: Neighbors,
+}
+
+impl Phrase {
+    /// The quick test: could this phrase match with its anchor at `start..end` of `bytes`?
+    fn neighbors_allow(&self, bytes: &[u8], start: usize, end: usize) -> bool {
+        let at = |i: Option<usize>| i.and_then(|i| bytes.get(i)).copied();
+        self.before
+            .allow(at(start.checked_sub(1)), at(start.checked_sub(2)))
+            && self.after.allow(at(Some(end)), at(end.checked_add(1)))
+    }
+}
+
+/// The bytes that may sit next to an anchor on one side: the edge bytes of the options of the
+/// adjacent slot (and of the slots beyond it while the ones between are optional), either
+/// touching the anchor (`joined`) or one space away (`spaced`). `any` when the phrase may end
+/// on that side or a gap follows. Non-ASCII bytes share one bit, so the test never rejects a
+/// phrase that could match.
+#[derive(Debug, Clone, Copy, Default)]
+struct Neighbors {
+    joined: u128,
+    spaced: u128,
+    any: bool,
+}
+
+impl Neighbors {
+    fn bit(b: u8) -> u128 {
+        1u128 << b.min(127)
+    }
+
+    /// `slots`: the slots outward from the anchor, nearest first; `edge` picks the byte of an
+    /// option that touches the anchor's side; `joined(slot)`: whether that junction has no space.
+    fn of<'a>(
+        slots: impl Iterator<Item = &'a Slot>,
+        edge: impl Fn(&str) -> Option<u8>,
+        joined: impl Fn(&Slot) -> bool,
+    ) -> Neighbors {
+        let mut n = Neighbors::default();
+        for slot in slots {
+            if slot.gap > 0 {
+                n.any = true;
+                return n;
+            }
+            let mask = slot
+                .options
+                .iter()
+                .filter_map(|o| edge(o))
+                .fold(0u128, |m, b| m | Neighbors::bit(b));
+            if joined(slot) {
+                n.joined |= mask;
+            } else {
+                n.spaced |= mask;
+            }
+            if !slot.optional {
+                return n;
+            }
+        }
+        n.any = true; // every slot on this side may be skipped
+        n
+    }
+
+    /// `adjacent`: the byte touching the anchor; `beyond`: the byte after it, going outward.
+    fn allow(&self, adjacent: Option<u8>, beyond: Option<u8>) -> bool {
+        self.any
+            || adjacent.is_some_and(|b| self.joined & Neighbors::bit(b) != 0)
+            || (adjacent == Some(b' ')
+                && beyond.is_some_and(|b| self.spaced & Neighbors::bit(b) != 0))
+    }
 }
 
 /// The phrases of one view, with their anchor automata.
@@ -132,7 +203,7 @@ struct ViewPhrases {
     /// Anchor id → phrases anchored on it.
     by_anchor: Vec<Vec<u32>>,
     /// Latin anchors that begin a word: walked from word starts only.
-    anchored: Option<NFA>,
+    anchored: Option<DFA>,
     anchored_ids: Vec<u32>,
     /// The shortest first word of any walked anchor: shorter words cannot start one.
     min_first_word: usize,
@@ -183,6 +254,48 @@ const IS_TRIGGER: [bool; 256] = {
 
 fn is_trigger(b: u8) -> bool {
     IS_TRIGGER[usize::from(b)]
+}
+
+/// Calls `visit` with the position of each trigger byte, in order. Eight bytes at a time are
+/// first tested together: a trigger is never a lowercase ASCII letter or a space, and the
+/// symbols view is lowercased prose made mostly of those.
+fn for_each_trigger(bytes: &[u8], mut visit: impl FnMut(usize)) {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        if may_hold_trigger(u64::from_le_bytes(word)) {
+            for (i, &b) in chunk.iter().enumerate() {
+                if is_trigger(b) {
+                    visit(base + i);
+                }
+            }
+        }
+        base += 8;
+    }
+    for (i, &b) in chunks.remainder().iter().enumerate() {
+        if is_trigger(b) {
+            visit(base + i);
+        }
+    }
+}
+
+/// Whether any of the eight bytes of `chunk` is something other than a lowercase ASCII letter
+/// or a space (SWAR: each byte's low seven bits plus a constant never carry into the next byte).
+fn may_hold_trigger(chunk: u64) -> bool {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const fn each(b: u8) -> u64 {
+        u64::from_le_bytes([b; 8])
+    }
+    let low = chunk & LOW7;
+    let from_a = low + each(0x80 - b'a'); // high bit set where the byte is >= 'a'
+    let past_z = low + each(0x80 - b'z' - 1); // high bit set where the byte is > 'z'
+    let letter = from_a & !past_z;
+    let not_space = (low ^ each(b' ')) + LOW7; // high bit set where the byte is not ' '
+    let ordinary = (letter | !not_space) & HIGH;
+    (chunk & HIGH) | (!ordinary & HIGH) != 0
 }
 
 /// How an option is spelled in each view.
@@ -293,11 +406,26 @@ impl ViewPhrases {
             else {
                 continue;
             };
+            // Mirrors the junctions of `Verifier`: going back, the anchor's own `joined` decides
+            // the junction whichever slot ends there; going forward, each slot's.
+            let anchor_joined = slots[anchor].joined || !spaced;
+            let before = Neighbors::of(
+                slots[..anchor].iter().rev(),
+                |o| o.as_bytes().last().copied(),
+                |_| anchor_joined,
+            );
+            let after = Neighbors::of(
+                slots[anchor + 1..].iter(),
+                |o| o.as_bytes().first().copied(),
+                |slot| slot.joined || !spaced,
+            );
             phrases.push(Phrase {
                 sig: r.sig,
                 slots,
                 anchor,
                 prefix: r.prefix,
+                before,
+                after,
             });
         }
         // Distinct anchors, keyed by spelling and by whether they can be walked from word starts.
@@ -624,10 +752,7 @@ impl SignatureSet {
                     }
                 }
             };
-            for (p, &b) in bytes.iter().enumerate() {
-                if !is_trigger(b) {
-                    continue;
-                }
+            for_each_trigger(bytes, |p| {
                 let (ws, we) = (p.saturating_sub(max), (p + max).min(bytes.len()));
                 window = match window {
                     Some((s, e)) if ws <= e => Some((s, e.max(we))),
@@ -637,7 +762,7 @@ impl SignatureSet {
                     }
                     None => Some((ws, we)),
                 };
-            }
+            });
             if let Some((s, e)) = window {
                 search(s, e, out);
             }
@@ -665,6 +790,9 @@ impl SignatureSet {
                     continue;
                 };
                 if found.contains(&phrase.sig) {
+                    continue;
+                }
+                if !phrase.neighbors_allow(check.bytes, start, end) {
                     continue;
                 }
                 if check.phrase(phrase, start, end) {
@@ -879,12 +1007,13 @@ fn right_boundary(bytes: &[u8], end: usize) -> bool {
     }
 }
 
-fn anchored_automaton<P: AsRef<[u8]>>(patterns: &[P]) -> Result<Option<NFA>, Error> {
+fn anchored_automaton<P: AsRef<[u8]>>(patterns: &[P]) -> Result<Option<DFA>, Error> {
     if patterns.is_empty() {
         return Ok(None);
     }
-    aho_corasick::nfa::contiguous::Builder::new()
+    aho_corasick::dfa::Builder::new()
         .match_kind(MatchKind::Standard)
+        .start_kind(StartKind::Anchored)
         .build(patterns)
         .map(Some)
         .map_err(|e| Error::config(format!("signature automaton: {e}")))
@@ -1024,6 +1153,49 @@ mod tests {
         out.into_iter().map(|h| (h.sig, h.layer)).collect()
     }
 
+    /// Every built-in phrase, written out with its first or its last options (optional slots
+    /// skipped or kept, gaps filled with a word) inside other words, is found: the quick
+    /// neighbour test never turns away a phrase that matches.
+    #[test]
+    fn every_builtin_phrase_finds_its_own_spellings() {
+        let set = SignatureSet::builtin().unwrap();
+        let words = &set.views[0];
+        assert!(words.spaced && words.layer == Layer::Plain);
+        let mut checked = 0;
+        for phrase in &words.phrases {
+            for last_options in [false, true] {
+                let mut text = String::from("well then");
+                for slot in &phrase.slots {
+                    if slot.gap > 0 {
+                        text.push_str(" zorp");
+                        continue;
+                    }
+                    if slot.optional && !last_options {
+                        continue;
+                    }
+                    let option = if last_options {
+                        slot.options.last()
+                    } else {
+                        slot.options.first()
+                    };
+                    if !slot.joined {
+                        text.push(' ');
+                    }
+                    text.push_str(option.unwrap());
+                }
+                text.push_str(" thanks a lot");
+                let found = set.matches(&views(&text));
+                assert!(
+                    found.iter().any(|&(sig, _)| sig == phrase.sig as usize),
+                    "{} not found in {text:?}",
+                    set.sigs[phrase.sig as usize].id
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 500, "{checked}");
+    }
+
     #[test]
     fn matching_table() {
         let s = set(
@@ -1133,6 +1305,24 @@ mod tests {
             want.sort_unstable();
             want.dedup();
             proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn chunked_trigger_search_finds_every_trigger(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::num::u8::ANY,
+                    proptest::sample::select(b"abcxyz {|<`\n~".to_vec()),
+                ],
+                0..80,
+            ),
+        ) {
+            let mut found = Vec::new();
+            for_each_trigger(&bytes, |p| found.push(p));
+            let expected: Vec<usize> = (0..bytes.len()).filter(|&p| is_trigger(bytes[p])).collect();
+            proptest::prop_assert_eq!(found, expected);
         }
     }
 
