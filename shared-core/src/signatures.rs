@@ -533,10 +533,12 @@ impl ViewPhrases {
                     }
                 }
             };
-            if self.spaced && self.floating_non_ascii {
+            if !(self.spaced && self.floating_non_ascii) {
+                push(0, text);
+            } else if !text.is_ascii() {
                 // Non-ASCII anchors lie within runs of tokens that have non-ASCII bytes: scan
                 // each such run (anchors may span several tokens, e.g. where a virama splits a
-                // word).
+                // word). ASCII text (most traffic) has nothing for them.
                 let mut start = 0usize;
                 let mut run_start: Option<usize> = None;
                 while start <= bytes.len() {
@@ -565,8 +567,6 @@ impl ViewPhrases {
                     }
                     start += len + 1;
                 }
-            } else {
-                push(0, text);
             }
         }
         hits
