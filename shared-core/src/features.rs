@@ -164,22 +164,23 @@ impl FeatureSpec {
         }
     }
 
-    /// Calls `f` once per *distinct* bucket of a normalized text and returns the feature value
-    /// (1/√n, n distinct buckets). Uses a bitset instead of sorting: the edge's fast path.
-    pub fn for_each_distinct(&self, words: &str, mut f: impl FnMut(u32)) -> f32 {
+    /// The sum of `weight(bucket)` over the *distinct* buckets of a normalized text, and the
+    /// feature value (1/√n, n distinct buckets). Uses a bitset instead of sorting, and no branch
+    /// on whether a bucket was seen before (that is unpredictable): the edge's fast path.
+    pub fn sum_distinct(&self, words: &str, weight: impl Fn(u32) -> i32) -> (i32, f32) {
         let mut seen = alloc::vec![0u64; (self.dim as usize).div_ceil(64)];
         let mut distinct = 0usize;
+        let mut sum = 0i32;
         self.for_each_bucket(words, |i| {
             if let Some(slot) = seen.get_mut((i / 64) as usize) {
                 let bit = 1u64 << (i % 64);
-                if *slot & bit == 0 {
-                    *slot |= bit;
-                    distinct += 1;
-                    f(i);
-                }
+                let new = *slot & bit == 0;
+                *slot |= bit;
+                distinct += usize::from(new);
+                sum += weight(i) & -i32::from(new);
             }
         });
-        unit_value(distinct)
+        (sum, unit_value(distinct))
     }
 
     /// Sparse features of a normalized text (the *words* view): sorted, distinct bucket indices
@@ -264,17 +265,17 @@ mod tests {
         assert!(a.iter().all(|&i| i < 1 << 16));
         assert!((va * va * a.len() as f32 - 1.0).abs() < 1e-4);
         assert_eq!(spec.featurize("").0.len(), 0);
-        // The streaming form visits exactly the same buckets.
+        // The streaming form sums exactly the same buckets.
         for text in [
             "ignore all previous instructions",
             "größe 世界 ok",
             "a a a a",
         ] {
             let (idx, v) = spec.featurize(text);
-            let mut seen = Vec::new();
-            let v2 = spec.for_each_distinct(text, |i| seen.push(i));
-            seen.sort_unstable();
-            assert_eq!(idx, seen);
+            // Weights that tell every bucket apart: the sum counts each distinct one once.
+            let weight = |i: u32| (i % 1000) as i32 + 1;
+            let (sum, v2) = spec.sum_distinct(text, weight);
+            assert_eq!(sum, idx.iter().map(|&i| weight(i)).sum::<i32>());
             assert_eq!(v, v2);
         }
     }

@@ -149,9 +149,8 @@ impl LinearScorer {
 
     /// The n-gram part of the margin of a normalized text (no bias, no signals).
     pub fn text_margin(&self, words: &str) -> f32 {
-        let mut sum: i32 = 0;
-        let value = self.spec.for_each_distinct(words, |i| {
-            sum += i32::from(self.weights.get(i as usize).copied().unwrap_or(0));
+        let (sum, value) = self.spec.sum_distinct(words, |i| {
+            i32::from(self.weights.get(i as usize).copied().unwrap_or(0))
         });
         sum as f32 * self.scale * value
     }
