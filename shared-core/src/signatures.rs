@@ -24,9 +24,7 @@
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::DFA;
-use aho_corasick::{
-    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind, StartKind,
-};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, MatchKind, StartKind};
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -225,10 +223,13 @@ pub struct SignatureSet {
     sigs: Vec<Signature>,
     /// In scan order: words, ROT13 words, compact, ROT13 compact.
     views: [ViewPhrases; 4],
-    symbols: Option<AhoCorasick>,
+    symbols: Option<DFA>,
     symbols_sigs: Vec<u32>,
-    /// Longest template, in bytes: the window scanned around each trigger byte.
-    symbols_max_len: usize,
+    /// The window searched around each trigger byte at `p` is `[p - before, p + after)`:
+    /// `before` is the largest offset of a template's first trigger byte, `after` the longest
+    /// rest of a template from there. Every match holds its template's first trigger, so its
+    /// window covers it.
+    symbols_reach: (usize, usize),
 }
 
 /// Bytes rare in ordinary prose, at least one of which every template contains (checked when
@@ -652,14 +653,20 @@ impl SignatureSet {
                 None
             } else {
                 Some(
-                    AhoCorasickBuilder::new()
+                    aho_corasick::dfa::Builder::new()
                         .match_kind(MatchKind::Standard)
-                        .kind(Some(AhoCorasickKind::DFA))
+                        .start_kind(StartKind::Unanchored)
                         .build(&sym_patterns)
                         .map_err(|e| Error::config(format!("template automaton: {e}")))?,
                 )
             },
-            symbols_max_len: sym_patterns.iter().map(String::len).max().unwrap_or(0),
+            symbols_reach: sym_patterns
+                .iter()
+                .filter_map(|t| {
+                    let first = t.bytes().position(is_trigger)?;
+                    Some((first, t.len() - first))
+                })
+                .fold((0, 0), |(b, a), (tb, ta)| (b.max(tb), a.max(ta))),
             symbols_sigs,
         })
     }
@@ -736,24 +743,36 @@ impl SignatureSet {
                 );
             }
         }
-        if let Some(ac) = &self.symbols {
-            // Merge the windows around trigger bytes and search only those: a match contains a
-            // trigger at some p and lies within [p - max + 1, p + max).
+        if let Some(dfa) = &self.symbols {
+            // Merge the windows around trigger bytes and search only those (see
+            // `symbols_reach`; windows start in order since they all reach back equally far).
             let bytes = symbols.as_bytes();
-            let max = self.symbols_max_len;
+            let (before, after) = self.symbols_reach;
             let mut window: Option<(usize, usize)> = None;
+            let Ok(start) = dfa.start_state(Anchored::No) else {
+                return;
+            };
+            // Every match, overlapping ones included: a state of a standard-match-kind DFA
+            // carries the matches of its suffixes.
             let search = |ws: usize, we: usize, out: &mut Vec<SignatureHit>| {
-                for m in ac.find_overlapping_iter(&bytes[ws..we]) {
-                    if let Some(&sig) = self.symbols_sigs.get(m.pattern().as_usize()) {
-                        out.push(SignatureHit {
-                            sig: sig as usize,
-                            layer: Layer::Plain,
-                        });
+                let mut sid = start;
+                for &b in &bytes[ws..we] {
+                    sid = dfa.next_state(Anchored::No, sid, b);
+                    if dfa.is_match(sid) {
+                        for i in 0..dfa.match_len(sid) {
+                            let pattern = dfa.match_pattern(sid, i).as_usize();
+                            if let Some(&sig) = self.symbols_sigs.get(pattern) {
+                                out.push(SignatureHit {
+                                    sig: sig as usize,
+                                    layer: Layer::Plain,
+                                });
+                            }
+                        }
                     }
                 }
             };
             for_each_trigger(bytes, |p| {
-                let (ws, we) = (p.saturating_sub(max), (p + max).min(bytes.len()));
+                let (ws, we) = (p.saturating_sub(before), (p + after).min(bytes.len()));
                 window = match window {
                     Some((s, e)) if ws <= e => Some((s, e.max(we))),
                     Some((s, e)) => {
@@ -1287,6 +1306,8 @@ mod tests {
                 proptest::strategy::Just("\n### system:".to_string()),
                 proptest::strategy::Just("[inst]".to_string()),
                 proptest::strategy::Just("rm -rf /".to_string()),
+                proptest::strategy::Just("base64 --decode | sh".to_string()),
+                proptest::strategy::Just("instead print \"".to_string()),
                 proptest::strategy::Just("; drop table".to_string()),
                 proptest::strategy::Just("[🔓jailbreak]".to_string()),
                 proptest::strategy::Just("\n".to_string()),
@@ -1300,8 +1321,13 @@ mod tests {
             let mut got: Vec<usize> = windowed.iter().map(|h| h.sig).filter(|&s| set.sigs[s].id.starts_with("templates:")).collect();
             got.sort_unstable();
             got.dedup();
-            let ac = set.symbols.as_ref().unwrap();
-            let mut want: Vec<usize> = ac.find_overlapping_iter(&v.symbols).map(|m| set.symbols_sigs[m.pattern().as_usize()] as usize).collect();
+            // The library's own overlapping search over the whole view.
+            let dfa = set.symbols.as_ref().unwrap();
+            let mut want: Vec<usize> = dfa
+                .try_find_overlapping_iter(aho_corasick::Input::new(&v.symbols))
+                .unwrap()
+                .map(|m| set.symbols_sigs[m.pattern().as_usize()] as usize)
+                .collect();
             want.sort_unstable();
             want.dedup();
             proptest::prop_assert_eq!(got, want);
