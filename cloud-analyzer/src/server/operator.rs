@@ -186,10 +186,7 @@ pub(super) async fn reviews(
     RawQuery(query): RawQuery,
 ) -> Response {
     let id = request_id();
-    if !Service::token_ok(s.config.operator_token(), &headers) {
-        return unauthorized(&id);
-    }
-    let limit = match parse_limit(query.as_deref(), &id) {
+    let limit = match authorized_page(&s, &headers, query.as_deref(), &id) {
         Ok(l) => l,
         Err(r) => return r,
     };
@@ -197,6 +194,20 @@ pub(super) async fn reviews(
         Ok(entries) => Json(json!({"reviews": entries})).into_response(),
         Err(e) => state_unavailable(&s, &e, &id),
     }
+}
+
+/// The operator token checked, then the page size read: what the paged operator reads share.
+#[allow(clippy::result_large_err)]
+fn authorized_page(
+    s: &Service,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    id: &str,
+) -> Result<usize, Response> {
+    if !Service::token_ok(s.config.operator_token(), headers) {
+        return Err(unauthorized(id));
+    }
+    parse_limit(query, id)
 }
 
 /// Reads `?limit=N` (default 100, at most [`MAX_AUDIT_PAGE`]); any other parameter is an error.
@@ -239,10 +250,7 @@ pub(super) async fn audit(
     RawQuery(query): RawQuery,
 ) -> Response {
     let id = request_id();
-    if !Service::token_ok(s.config.operator_token(), &headers) {
-        return unauthorized(&id);
-    }
-    let limit = match parse_limit(query.as_deref(), &id) {
+    let limit = match authorized_page(&s, &headers, query.as_deref(), &id) {
         Ok(l) => l,
         Err(r) => return r,
     };
