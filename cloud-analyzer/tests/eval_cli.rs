@@ -8,6 +8,22 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_cloud-analyzer"))
 }
 
+/// Runs a command that must succeed (its stderr shown otherwise) and returns its stdout.
+fn stdout_of(command: &mut Command) -> Vec<u8> {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Runs a command that must succeed and print one JSON object.
+fn json_of(command: &mut Command) -> serde_json::Value {
+    serde_json::from_slice(&stdout_of(command)).unwrap()
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir =
         std::env::temp_dir().join(format!("mnemosyne-eval-cli-{}-{name}", std::process::id()));
@@ -46,23 +62,14 @@ fn eval_json_has_the_documented_keys() {
     let data = dir.join("small.jsonl");
     std::fs::write(&data, small_data()).unwrap();
     for tier in ["edge", "cloud", "cascade"] {
-        let out = bin()
-            .args([
-                "eval",
-                "--data",
-                data.to_str().unwrap(),
-                "--tier",
-                tier,
-                "--json",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v = json_of(bin().args([
+            "eval",
+            "--data",
+            data.to_str().unwrap(),
+            "--tier",
+            tier,
+            "--json",
+        ]));
         for key in [
             "n",
             "recall",
@@ -119,24 +126,19 @@ fn corpus() -> PathBuf {
 #[test]
 fn gen_sessions_then_eval_sessions_report_every_type_with_a_baseline() {
     let dir = scratch("sessions");
-    let out = bin()
-        .args(["gen-sessions", "--data"])
-        .arg(corpus())
-        .args([
-            "--data",
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../data/generated/benign_hard_negatives.jsonl"
-            ),
-        ])
-        .args(["--per-type", "3", "--out"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    stdout_of(
+        bin()
+            .args(["gen-sessions", "--data"])
+            .arg(corpus())
+            .args([
+                "--data",
+                concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../data/generated/benign_hard_negatives.jsonl"
+                ),
+            ])
+            .args(["--per-type", "3", "--out"])
+            .arg(&dir),
     );
     let sessions = std::fs::read_to_string(dir.join("sessions.jsonl")).unwrap();
     assert_eq!(sessions.lines().count(), 24);
@@ -157,17 +159,11 @@ fn gen_sessions_then_eval_sessions_report_every_type_with_a_baseline() {
             assert!(!train_texts.contains(turn.as_str().unwrap()));
         }
     }
-    let out = bin()
-        .args(["eval-sessions", "--json", "--data"])
-        .arg(dir.join("sessions.jsonl"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = json_of(
+        bin()
+            .args(["eval-sessions", "--json", "--data"])
+            .arg(dir.join("sessions.jsonl")),
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["conversations"], 24);
     for kind in [
         "benign_long",
@@ -208,17 +204,11 @@ fn gen_sessions_then_eval_sessions_report_every_type_with_a_baseline() {
 
 #[test]
 fn adapt_memory_only_reports_every_attack_family() {
-    let out = bin()
-        .args(["eval", "--adapt", "10", "--memory-only", "--json", "--data"])
-        .arg(corpus())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = json_of(
+        bin()
+            .args(["eval", "--adapt", "10", "--memory-only", "--json", "--data"])
+            .arg(corpus()),
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let families = report["families"].as_array().unwrap();
     assert!(families.len() >= 5, "{report}");
     for f in families {
