@@ -125,6 +125,9 @@ struct Evidence {
     floor: Option<Decision>,
     /// The text discusses attacks: a score-based block becomes an escalation.
     discussion: bool,
+    /// Structural findings (markdown URLs with a data slot) the learned scorer was not trained
+    /// on: reported, and acting through a floor instead of the score.
+    structural: BTreeMap<String, Reason>,
 }
 
 impl Evidence {
@@ -353,6 +356,20 @@ impl Engine {
                 },
             );
         }
+        if let Some(url) = crate::exfil::markdown_exfil(&v.symbols) {
+            self.record_structural(
+                evidence,
+                Reason {
+                    detector: Detector::Signature,
+                    category: Category::DataExfiltration,
+                    id: url.id.to_string(),
+                    weight: (url.weight * role_weight).min(1.0),
+                    role: Some(origin.role),
+                    message: origin.message,
+                    layer: origin.layer,
+                },
+            );
+        }
         self.obfuscation_signals(&v.signals, origin, obfuscated_attack, evidence);
         if origin.depth < self.policy.limits.max_decode_depth {
             if !v.hidden.is_empty() && *budget > 0 {
@@ -443,6 +460,29 @@ impl Engine {
         evidence.add(reason);
     }
 
+    /// Records a structural finding: the category's action applies as for any reason, and a
+    /// score-based one raises the floor to escalate when its weight reaches the escalation
+    /// threshold (the learned score does not include it, so the analyzer gets a look).
+    fn record_structural(&self, evidence: &mut Evidence, mut reason: Reason) {
+        match self.policy.action(reason.category) {
+            Action::Ignore => return,
+            Action::Flag | Action::Redact => reason.weight = 0.0,
+            Action::Block => evidence.floor = evidence.floor.max(Some(Decision::Block)),
+            Action::Escalate => evidence.floor = evidence.floor.max(Some(Decision::Escalate)),
+            Action::Score => {
+                if reason.weight >= self.policy.thresholds.escalate {
+                    evidence.floor = evidence.floor.max(Some(Decision::Escalate));
+                }
+            }
+        }
+        match evidence.structural.get(&reason.id) {
+            Some(old) if old.weight >= reason.weight => {}
+            _ => {
+                evidence.structural.insert(reason.id.clone(), reason);
+            }
+        }
+    }
+
     /// Runs the PII/secret scanners; records reasons and returns what policy says to redact.
     fn sensitive_data(
         &self,
@@ -480,6 +520,7 @@ impl Engine {
     /// scorer has weighed the signals); without one, the noisy-OR of the signals is.
     fn decide(&self, evidence: Evidence, learned: Option<f32>) -> Verdict {
         let mut reasons: Vec<Reason> = evidence.signals.into_values().collect();
+        reasons.extend(evidence.structural.into_values());
         let score = match learned {
             Some(p) => p.clamp(0.0, 1.0),
             None => {

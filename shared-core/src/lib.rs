@@ -37,6 +37,7 @@ pub mod contract;
 mod decode;
 mod engine;
 mod error;
+pub mod exfil;
 pub mod features;
 pub mod host;
 pub mod normalize;

@@ -50,8 +50,46 @@ fn hostile_text() -> impl Strategy<Value = String> {
     prop::collection::vec(pieces, 0..24).prop_map(|v| v.concat())
 }
 
+/// Markdown-ish text: brackets, URLs, query strings and placeholders in any order.
+fn markdownish_text() -> impl Strategy<Value = String> {
+    let pieces = prop_oneof![
+        Just("![".to_string()),
+        Just("[".to_string()),
+        Just("]".to_string()),
+        Just("(".to_string()),
+        Just(")".to_string()),
+        Just("](".to_string()),
+        Just("https://".to_string()),
+        Just("//".to_string()),
+        Just("x.example".to_string()),
+        Just("/".to_string()),
+        Just("?".to_string()),
+        Just("=".to_string()),
+        Just("&".to_string()),
+        Just("{".to_string()),
+        Just("<".to_string()),
+        Just("%3C".to_string()),
+        Just("$(".to_string()),
+        Just("%s".to_string()),
+        Just("\n".to_string()),
+        "[a-zA-Z0-9+/_-]{0,48}",
+        any::<char>().prop_map(String::from),
+    ];
+    prop::collection::vec(pieces, 0..40).prop_map(|v| v.concat())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn markdown_exfil_never_panics_and_needs_a_link(text in markdownish_text()) {
+        if let Some(signal) = shared_core::exfil::markdown_exfil(&text) {
+            prop_assert!(text.contains("]("));
+            prop_assert!(signal.weight > 0.0 && signal.weight <= 1.0);
+        }
+        let with_noise = format!("{}{text}", "\u{200b}é".repeat(3));
+        let _ = shared_core::exfil::markdown_exfil(&with_noise);
+    }
 
     #[test]
     fn triage_never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {

@@ -61,6 +61,12 @@ pub struct CrossvalArgs {
     /// Also refit on every training item after calibration (twice the time; see `FitConfig`).
     #[arg(long)]
     refit: bool,
+    /// Cross-fitted calibration over this many folds (see `FitConfig::calibration_folds`).
+    #[arg(long)]
+    calibration_folds: Option<usize>,
+    /// Never set aside a generated family whole for calibration (see `FitConfig`).
+    #[arg(long)]
+    calibrate_on_collected_only: bool,
     /// Add this many joined benign examples per fold, made from that fold's training items
     /// (as `train --joined`).
     #[arg(long, default_value_t = 0)]
@@ -147,6 +153,10 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
     }
     let mut config = FitConfig::new(args.seed);
     config.refit = args.refit;
+    config.calibrate_on_collected_only = args.calibrate_on_collected_only;
+    if let Some(k) = args.calibration_folds {
+        config.calibration_folds = k;
+    }
     config.min_families = args.min_families;
     if let Some(x) = args.edge_epochs {
         config.edge.epochs = x;

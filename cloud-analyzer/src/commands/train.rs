@@ -31,6 +31,10 @@ pub struct TrainArgs {
     /// analysis reads consecutive turns together); 0 skips it.
     #[arg(long, default_value_t = 1000)]
     window_joined: usize,
+    /// Cross-fitted calibration over this many folds, shipped models trained on everything
+    /// (see the README, "Learned detectors"); 0 = one hold-out split.
+    #[arg(long)]
+    calibration_folds: Option<usize>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -50,15 +54,22 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         .iter()
         .map(|i| featurizer.featurize(&i.text))
         .collect();
-    let config = FitConfig::new(args.seed);
+    let mut config = FitConfig::new(args.seed);
+    if let Some(k) = args.calibration_folds {
+        config.calibration_folds = k;
+    }
+    let runs = if config.calibration_folds >= 2 {
+        config.calibration_folds + 1
+    } else if config.refit {
+        2
+    } else {
+        1
+    };
     let fits = if args.window_joined > 0 { 2 } else { 1 };
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(
-            ((config.edge.epochs + config.cloud.epochs) * if config.refit { 2 } else { 1 } * fits)
-                as u64,
-        )
+        ProgressBar::new(((config.edge.epochs + config.cloud.epochs) * runs * fits) as u64)
     };
     bar.set_style(
         ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} epochs  {msg}")

@@ -99,6 +99,14 @@ pub struct FitConfig {
     /// steps on more data fit family-specific n-grams harder) and their margins no longer match
     /// the curve; see the README.
     pub refit: bool,
+    /// Cross-fitted calibration when ≥ 2: the items are split into this many folds (collected
+    /// families whole, generated items spread), a model trained without each fold scores it,
+    /// Platt's curve is fitted on those out-of-fold scores of every item, and the shipped
+    /// models are trained on everything. 0 keeps the single hold-out split above.
+    pub calibration_folds: usize,
+    /// With the single hold-out split: never set aside a generated or joined family whole
+    /// (experiments; see the README, "How stable these numbers are").
+    pub calibrate_on_collected_only: bool,
 }
 
 impl FitConfig {
@@ -123,6 +131,8 @@ impl FitConfig {
             calibration_share: 0.2,
             min_families: 2,
             refit: false,
+            calibration_folds: 0,
+            calibrate_on_collected_only: false,
         }
     }
 }
@@ -193,12 +203,14 @@ pub struct Trained {
 /// Splits indices into (fit, calibration). Calibration takes whole families where it can —
 /// for each label, families in seeded random order are added while they fit in the target
 /// share — and tops up with random items, so calibration sees families the calibration models
-/// did not: its probabilities then describe new kinds of prompts, not memorized ones.
+/// did not: its probabilities then describe new kinds of prompts, not memorized ones. With
+/// `collected_only`, generated and joined families are never taken whole.
 pub fn calibration_split(
     labels: &[bool],
     families: &[&str],
     share: f64,
     seed: u64,
+    collected_only: bool,
 ) -> (Vec<usize>, Vec<usize>) {
     let mut rng = SplitMix(seed ^ 0xCA11_B8A7);
     let mut calib = vec![false; labels.len()];
@@ -208,6 +220,9 @@ pub fn calibration_split(
         let mut names: Vec<&str> = members.iter().map(|&i| families[i]).collect();
         names.sort_unstable();
         names.dedup();
+        if collected_only {
+            names.retain(|n| !is_augmentation_family(n));
+        }
         rng.shuffle(&mut names);
         let mut taken = 0usize;
         // Never take every family of a class: the fit models need some of each label.
@@ -230,6 +245,61 @@ pub fn calibration_split(
     }
     let (c, f): (Vec<usize>, Vec<usize>) = (0..labels.len()).partition(|&i| calib[i]);
     (f, c)
+}
+
+/// Fold (in `0..folds`) of every item for cross-fitted calibration. For each label, collected
+/// families in seeded random order go whole to the fold with the fewest items of that label so
+/// far (largest first, so the folds come out balanced); generated and joined items are dealt
+/// out one by one, so every fold model learns from them.
+pub fn calibration_folds(
+    labels: &[bool],
+    families: &[&str],
+    folds: usize,
+    seed: u64,
+) -> Vec<usize> {
+    let folds = folds.max(1);
+    let mut rng = SplitMix(seed ^ 0xF01D_5EED);
+    let mut fold_of = vec![0usize; labels.len()];
+    for class in [false, true] {
+        let members: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
+        let mut names: Vec<&str> = members.iter().map(|&i| families[i]).collect();
+        names.sort_unstable();
+        names.dedup();
+        names.retain(|n| !is_augmentation_family(n));
+        rng.shuffle(&mut names);
+        let size = |name: &str| members.iter().filter(|&&i| families[i] == name).count();
+        // Stable sort keeps the shuffled order among equal sizes.
+        names.sort_by_key(|n| std::cmp::Reverse(size(n)));
+        let mut load = vec![0usize; folds];
+        for name in names {
+            let (k, _) = load
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, l)| **l)
+                .unwrap_or((0, &0));
+            for &i in &members {
+                if families[i] == name {
+                    fold_of[i] = k;
+                }
+            }
+            load[k] += size(name);
+        }
+        let mut spread: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&i| is_augmentation_family(families[i]))
+            .collect();
+        rng.shuffle(&mut spread);
+        for (n, i) in spread.into_iter().enumerate() {
+            fold_of[i] = n % folds;
+        }
+    }
+    fold_of
+}
+
+/// Whether a family is training augmentation (generated or joined) rather than collected data.
+fn is_augmentation_family(name: &str) -> bool {
+    name.contains(":generated_") || name == data::JOINED_FAMILY
 }
 
 /// The quantized edge scorer's raw margin on a featurized example.
@@ -292,8 +362,13 @@ pub fn fit(
     if labels.iter().all(|&m| m) || labels.iter().all(|&m| !m) {
         return Err("training data needs both malicious and benign items".into());
     }
-    let (fit_idx, calib_idx) =
-        calibration_split(labels, families, config.calibration_share, config.seed);
+    let (fit_idx, calib_idx) = calibration_split(
+        labels,
+        families,
+        config.calibration_share,
+        config.seed,
+        config.calibrate_on_collected_only,
+    );
     let all_idx: Vec<usize> = (0..labels.len()).collect();
     let pick = |idx: &[usize], edge: bool| -> (Vec<Example>, Vec<bool>) {
         idx.iter()
@@ -364,24 +439,57 @@ pub fn fit(
     };
     let cloud_forward = |m: &CloudModel, i, v, s| m.forward(i, v, s);
 
-    // Calibration curves from models that did not see the calibration part.
-    let edge_cal = train_edge(&fit_idx, "edge/cal", &mut progress)?;
-    let (xc, yc) = pick(&calib_idx, true);
-    let margins: Vec<f32> = xc.iter().map(|e| edge_margin(&edge_cal, e)).collect();
-    let (edge_a, edge_b) = metrics::fit_platt(&margins, &yc);
-    let cloud_cal = train_cloud(&fit_idx, "cloud/cal", &mut progress);
-    let (xc, yc) = pick(&calib_idx, false);
-    let margins = predict(&cloud_cal, cloud_forward, &xc, &plain);
-    let (cloud_a, cloud_b) = metrics::fit_platt(&margins, &yc);
-
-    // The shipped models, on everything.
-    let (edge, cloud) = if config.refit {
+    let ((edge_a, edge_b), (cloud_a, cloud_b), edge, cloud) = if config.calibration_folds >= 2 {
+        // Cross-fitted: every item scored by models that did not see its fold.
+        let fold_of = calibration_folds(labels, families, config.calibration_folds, config.seed);
+        let mut edge_margins = vec![0.0f32; labels.len()];
+        let mut cloud_margins = vec![0.0f32; labels.len()];
+        for k in 0..config.calibration_folds {
+            let (held, rest): (Vec<usize>, Vec<usize>) =
+                all_idx.iter().partition(|&&i| fold_of[i] == k);
+            if held.is_empty() || rest.is_empty() {
+                continue;
+            }
+            let edge_k = train_edge(&rest, &format!("edge/cal{k}"), &mut progress)?;
+            let (xh, _) = pick(&held, true);
+            for (&i, e) in held.iter().zip(&xh) {
+                edge_margins[i] = edge_margin(&edge_k, e);
+            }
+            let cloud_k = train_cloud(&rest, &format!("cloud/cal{k}"), &mut progress);
+            let (xh, _) = pick(&held, false);
+            for (&i, m) in held
+                .iter()
+                .zip(predict(&cloud_k, cloud_forward, &xh, &plain))
+            {
+                cloud_margins[i] = m;
+            }
+        }
         (
+            metrics::fit_platt(&edge_margins, labels),
+            metrics::fit_platt(&cloud_margins, labels),
             train_edge(&all_idx, "edge", &mut progress)?,
             train_cloud(&all_idx, "cloud", &mut progress),
         )
     } else {
-        (edge_cal, cloud_cal)
+        // Calibration curves from models that did not see the calibration part.
+        let edge_cal = train_edge(&fit_idx, "edge/cal", &mut progress)?;
+        let (xc, yc) = pick(&calib_idx, true);
+        let margins: Vec<f32> = xc.iter().map(|e| edge_margin(&edge_cal, e)).collect();
+        let edge_curve = metrics::fit_platt(&margins, &yc);
+        let cloud_cal = train_cloud(&fit_idx, "cloud/cal", &mut progress);
+        let (xc, yc) = pick(&calib_idx, false);
+        let margins = predict(&cloud_cal, cloud_forward, &xc, &plain);
+        let cloud_curve = metrics::fit_platt(&margins, &yc);
+        // The shipped models, on everything.
+        let (edge, cloud) = if config.refit {
+            (
+                train_edge(&all_idx, "edge", &mut progress)?,
+                train_cloud(&all_idx, "cloud", &mut progress),
+            )
+        } else {
+            (edge_cal, cloud_cal)
+        };
+        (edge_curve, cloud_curve, edge, cloud)
     };
     let edge = edge.with_calibration(edge_a, edge_b);
     let meta = CloudMeta {
@@ -398,4 +506,117 @@ pub fn fit(
         edge,
         cloud: CloudClassifier::from_model(cloud, meta, plain),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibration_can_leave_generated_families_in_the_fit_part() {
+        let mut labels = Vec::new();
+        let mut families = Vec::new();
+        for (name, n, malicious) in [
+            ("b:docs", 40, false),
+            ("b:chat", 300, false),
+            ("b:math", 20, false),
+            ("b:generated_docs", 30, false),
+            ("m:wild", 300, true),
+            ("m:encoded", 30, true),
+            ("m:leak", 20, true),
+            ("m:generated_injection", 30, true),
+        ] {
+            for _ in 0..n {
+                labels.push(malicious);
+                families.push(name);
+            }
+        }
+        let whole = |calib: &[usize], name: &str| {
+            calib.iter().filter(|&&i| families[i] == name).count()
+                == families.iter().filter(|f| **f == name).count()
+        };
+        let mut generated_taken = false;
+        for seed in 0..20 {
+            let (_, calib) = calibration_split(&labels, &families, 0.2, seed, true);
+            for generated in ["b:generated_docs", "m:generated_injection"] {
+                assert!(
+                    !whole(&calib, generated),
+                    "seed {seed}: {generated} taken whole"
+                );
+            }
+            assert!(["b:docs", "b:math"].iter().any(|f| whole(&calib, f)));
+            assert!(["m:encoded", "m:leak"].iter().any(|f| whole(&calib, f)));
+            let (_, calib) = calibration_split(&labels, &families, 0.2, seed, false);
+            generated_taken |=
+                whole(&calib, "b:generated_docs") || whole(&calib, "m:generated_injection");
+        }
+        assert!(
+            generated_taken,
+            "the default split never took a generated family whole"
+        );
+    }
+
+    #[test]
+    fn calibration_folds_keep_collected_families_whole_and_spread_generated_items() {
+        let mut labels = Vec::new();
+        let mut families = Vec::new();
+        for (name, n, malicious) in [
+            ("b:chat", 300, false),
+            ("b:code", 200, false),
+            ("b:math", 120, false),
+            ("b:docs", 40, false),
+            ("b:generated_docs", 60, false),
+            ("m:wild", 400, true),
+            ("m:inject", 150, true),
+            ("m:encoded", 120, true),
+            ("m:leak", 20, true),
+            ("m:generated_injection", 60, true),
+        ] {
+            for _ in 0..n {
+                labels.push(malicious);
+                families.push(name);
+            }
+        }
+        for seed in 0..10 {
+            let fold_of = calibration_folds(&labels, &families, 2, seed);
+            let folds_of = |name: &str| {
+                let mut f: Vec<usize> = (0..labels.len())
+                    .filter(|&i| families[i] == name)
+                    .map(|i| fold_of[i])
+                    .collect();
+                f.sort_unstable();
+                f.dedup();
+                f
+            };
+            for name in [
+                "b:chat",
+                "b:code",
+                "b:math",
+                "b:docs",
+                "m:wild",
+                "m:inject",
+                "m:encoded",
+                "m:leak",
+            ] {
+                assert_eq!(
+                    folds_of(name).len(),
+                    1,
+                    "seed {seed}: {name} split across folds"
+                );
+            }
+            for name in ["b:generated_docs", "m:generated_injection"] {
+                assert_eq!(folds_of(name), vec![0, 1], "seed {seed}: {name} not spread");
+            }
+            // Balanced: the largest family goes alone against the rest (400 vs 350 + 40 ...).
+            for class in [false, true] {
+                let count = |k: usize| {
+                    (0..labels.len())
+                        .filter(|&i| labels[i] == class && fold_of[i] == k)
+                        .count()
+                };
+                let (a, b) = (count(0), count(1));
+                assert!(a.abs_diff(b) * 3 <= a + b, "seed {seed}: folds {a} vs {b}");
+            }
+        }
+    }
 }
