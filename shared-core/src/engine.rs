@@ -450,30 +450,36 @@ impl Engine {
             evidence.discussion = true;
             reason.weight = 0.0;
         }
-        match self.policy.action(reason.category) {
-            Action::Ignore => return,
+        if self.apply_action(evidence, &mut reason) == Some(Action::Ignore) {
+            return;
+        }
+        evidence.add(reason);
+    }
+
+    /// Applies the policy's action for the reason's category: raises the floor (block,
+    /// escalate) or zeroes the weight (flag, redact). Returns the action, `None` for `score`.
+    fn apply_action(&self, evidence: &mut Evidence, reason: &mut Reason) -> Option<Action> {
+        let action = self.policy.action(reason.category);
+        match action {
+            Action::Ignore => {}
             Action::Flag | Action::Redact => reason.weight = 0.0,
             Action::Block => evidence.floor = evidence.floor.max(Some(Decision::Block)),
             Action::Escalate => evidence.floor = evidence.floor.max(Some(Decision::Escalate)),
-            Action::Score => {}
+            Action::Score => return None,
         }
-        evidence.add(reason);
+        Some(action)
     }
 
     /// Records a structural finding: the category's action applies as for any reason, and a
     /// score-based one raises the floor to escalate when its weight reaches the escalation
     /// threshold (the learned score does not include it, so the analyzer gets a look).
     fn record_structural(&self, evidence: &mut Evidence, mut reason: Reason) {
-        match self.policy.action(reason.category) {
-            Action::Ignore => return,
-            Action::Flag | Action::Redact => reason.weight = 0.0,
-            Action::Block => evidence.floor = evidence.floor.max(Some(Decision::Block)),
-            Action::Escalate => evidence.floor = evidence.floor.max(Some(Decision::Escalate)),
-            Action::Score => {
-                if reason.weight >= self.policy.thresholds.escalate {
-                    evidence.floor = evidence.floor.max(Some(Decision::Escalate));
-                }
+        match self.apply_action(evidence, &mut reason) {
+            Some(Action::Ignore) => return,
+            None if reason.weight >= self.policy.thresholds.escalate => {
+                evidence.floor = evidence.floor.max(Some(Decision::Escalate));
             }
+            _ => {}
         }
         match evidence.structural.get(&reason.id) {
             Some(old) if old.weight >= reason.weight => {}

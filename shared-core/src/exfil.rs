@@ -39,9 +39,14 @@ pub struct UrlSignal {
 pub fn markdown_exfil(text: &str) -> Option<UrlSignal> {
     let bytes = text.as_bytes();
     let mut best: Option<UrlSignal> = None;
+    let pair = memchr::memmem::Finder::new(b"](");
     let mut from = 0usize;
     for _ in 0..MAX_CANDIDATES {
-        let Some(at) = find_pair(bytes, from) else {
+        let Some(at) = bytes
+            .get(from..)
+            .and_then(|rest| pair.find(rest))
+            .map(|at| from + at)
+        else {
             break;
         };
         from = at + 2;
@@ -70,20 +75,6 @@ enum Carries {
     Placeholder,
     EmptyParameter,
     EncodedValue,
-}
-
-/// Position of the next `](` at or after `from`.
-fn find_pair(bytes: &[u8], from: usize) -> Option<usize> {
-    let rest = bytes.get(from..)?;
-    let mut i = 0;
-    while let Some(off) = rest.get(i..)?.iter().position(|&b| b == b']') {
-        let at = i + off;
-        if rest.get(at + 1) == Some(&b'(') {
-            return Some(from + at);
-        }
-        i = at + 1;
-    }
-    None
 }
 
 /// The URL starting right after `](`: up to `)`, whitespace or the cap.

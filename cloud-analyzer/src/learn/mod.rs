@@ -512,11 +512,16 @@ pub fn fit(
 mod tests {
     use super::*;
 
+    /// Labels and family names of `n` items per `(family, n, malicious)`.
+    fn items(spec: &[(&'static str, usize, bool)]) -> (Vec<bool>, Vec<&'static str>) {
+        spec.iter()
+            .flat_map(|&(name, n, malicious)| core::iter::repeat_n((malicious, name), n))
+            .unzip()
+    }
+
     #[test]
     fn calibration_can_leave_generated_families_in_the_fit_part() {
-        let mut labels = Vec::new();
-        let mut families = Vec::new();
-        for (name, n, malicious) in [
+        let (labels, families) = items(&[
             ("b:docs", 40, false),
             ("b:chat", 300, false),
             ("b:math", 20, false),
@@ -525,12 +530,7 @@ mod tests {
             ("m:encoded", 30, true),
             ("m:leak", 20, true),
             ("m:generated_injection", 30, true),
-        ] {
-            for _ in 0..n {
-                labels.push(malicious);
-                families.push(name);
-            }
-        }
+        ]);
         let whole = |calib: &[usize], name: &str| {
             calib.iter().filter(|&&i| families[i] == name).count()
                 == families.iter().filter(|f| **f == name).count()
@@ -558,9 +558,7 @@ mod tests {
 
     #[test]
     fn calibration_folds_keep_collected_families_whole_and_spread_generated_items() {
-        let mut labels = Vec::new();
-        let mut families = Vec::new();
-        for (name, n, malicious) in [
+        let (labels, families) = items(&[
             ("b:chat", 300, false),
             ("b:code", 200, false),
             ("b:math", 120, false),
@@ -571,12 +569,7 @@ mod tests {
             ("m:encoded", 120, true),
             ("m:leak", 20, true),
             ("m:generated_injection", 60, true),
-        ] {
-            for _ in 0..n {
-                labels.push(malicious);
-                families.push(name);
-            }
-        }
+        ]);
         for seed in 0..10 {
             let fold_of = calibration_folds(&labels, &families, 2, seed);
             let folds_of = |name: &str| {
