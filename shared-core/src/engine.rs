@@ -127,7 +127,7 @@ struct Evidence {
     discussion: bool,
     /// Structural findings (markdown URLs with a data slot) the learned scorer was not trained
     /// on: reported, and acting through a floor instead of the score.
-    structural: BTreeMap<String, Reason>,
+    structural: Vec<Reason>,
 }
 
 impl Evidence {
@@ -481,11 +481,11 @@ impl Engine {
             }
             _ => {}
         }
-        match evidence.structural.get(&reason.id) {
+        // A handful of distinct ids at most: the strongest of each is kept.
+        match evidence.structural.iter_mut().find(|r| r.id == reason.id) {
             Some(old) if old.weight >= reason.weight => {}
-            _ => {
-                evidence.structural.insert(reason.id.clone(), reason);
-            }
+            Some(old) => *old = reason,
+            None => evidence.structural.push(reason),
         }
     }
 
@@ -526,7 +526,7 @@ impl Engine {
     /// scorer has weighed the signals); without one, the noisy-OR of the signals is.
     fn decide(&self, evidence: Evidence, learned: Option<f32>) -> Verdict {
         let mut reasons: Vec<Reason> = evidence.signals.into_values().collect();
-        reasons.extend(evidence.structural.into_values());
+        reasons.extend(evidence.structural);
         let score = match learned {
             Some(p) => p.clamp(0.0, 1.0),
             None => {

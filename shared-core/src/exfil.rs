@@ -39,14 +39,9 @@ pub struct UrlSignal {
 pub fn markdown_exfil(text: &str) -> Option<UrlSignal> {
     let bytes = text.as_bytes();
     let mut best: Option<UrlSignal> = None;
-    let pair = memchr::memmem::Finder::new(b"](");
     let mut from = 0usize;
     for _ in 0..MAX_CANDIDATES {
-        let Some(at) = bytes
-            .get(from..)
-            .and_then(|rest| pair.find(rest))
-            .map(|at| from + at)
-        else {
+        let Some(at) = find_pair(bytes, from) else {
             break;
         };
         from = at + 2;
@@ -75,6 +70,19 @@ enum Carries {
     Placeholder,
     EmptyParameter,
     EncodedValue,
+}
+
+/// Position of the next `](` at or after `from` (`]` found by memchr, which the build already
+/// links for aho-corasick; memmem would add its own searchers to the wasm builds).
+fn find_pair(bytes: &[u8], mut from: usize) -> Option<usize> {
+    while let Some(off) = memchr::memchr(b']', bytes.get(from..)?) {
+        let at = from + off;
+        if bytes.get(at + 1) == Some(&b'(') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// The URL starting right after `](`: up to `)`, whitespace or the cap.
