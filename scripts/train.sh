@@ -19,5 +19,5 @@ cargo run --release -p cloud-analyzer -- train \
   --data data/generated/malicious_short.jsonl \
   --out "$OUT" "$@"
 cp "$OUT/edge.mnls" shared-core/models/edge.mnls
-cp "$OUT/cloud.bpk" "$OUT/cloud.json" "$OUT/window.bpk" "$OUT/window.json" cloud-analyzer/models/
-echo "installed: shared-core/models/edge.mnls cloud-analyzer/models/{cloud,window}.{bpk,json}"
+cp "$OUT/cloud.bpk" "$OUT/cloud.json" "$OUT/window.bpk" "$OUT/window.json" "$OUT/reference.bin" cloud-analyzer/models/
+echo "installed: shared-core/models/edge.mnls cloud-analyzer/models/{cloud,window}.{bpk,json} cloud-analyzer/models/reference.bin"

@@ -1,8 +1,9 @@
 //! Criterion bench for the session analysis on one core, per turn: the neural memory's
 //! retrieval (surprise) and gated update, the windows of recent turns scored together by the
 //! cloud classifier, and risk — `SessionState::turn` on a session that already holds 12
-//! recent turns — plus the attack memory's recognition and one confirmed-case update, and
-//! encoding a session's state for the store.
+//! recent turns — plus the attack memory's recognition and one confirmed-case update, the
+//! feedback adapter's input, probability and refit, and encoding a session's state for the
+//! store.
 //!
 //! Run: `cargo bench -p mnemosyne-benches --bench memory`.
 
@@ -13,6 +14,7 @@ use std::hint::black_box;
 
 use cloud_analyzer::learn::cloud::CloudClassifier;
 use cloud_analyzer::learn::{Backend, Featurizer};
+use cloud_analyzer::memory::adapter::{AdapterInput, BenignReference, FeedbackAdapter};
 use cloud_analyzer::memory::attack::{AttackMemory, RecognitionPolicy};
 use cloud_analyzer::memory::session::{SessionPolicy, SessionState, TurnInput};
 use cloud_analyzer::memory::{lexical_embedding, Projection, PROJECTION_SEED};
@@ -73,21 +75,54 @@ fn bench_memory(c: &mut Criterion) {
     });
     let mut attack = AttackMemory::new();
     for (_, embedding) in turns.iter().take(10) {
-        attack.learn(embedding, true, &projection, &device);
+        attack.learn(embedding, true, None, &projection, &device);
     }
     let recognition = RecognitionPolicy::default();
     group.bench_function("attack_recognize", |b| {
-        b.iter(|| black_box(attack.recognize(embedding, &recognition, &projection, &device)))
+        b.iter(|| black_box(attack.recognize(embedding, None, &recognition, &projection, &device)))
     });
     group.bench_function("attack_learn_case", |b| {
         b.iter_batched(
             || attack.clone(),
-            |mut m| m.learn(embedding, true, &projection, &device),
+            |mut m| m.learn(embedding, true, None, &projection, &device),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    // The feedback adapter against the shipped benign reference (512 items), after ten
+    // confirmed attacks.
+    let reference = BenignReference::builtin().expect("built-in reference");
+    let inputs: Vec<AdapterInput> = (0..16)
+        .map(|i| {
+            let f = featurizer.featurize(&format!("{} case {i}", text(1024, true)));
+            AdapterInput::of(&classifier, &f.cloud)
+        })
+        .collect();
+    let mut adapter = FeedbackAdapter::default();
+    for input in inputs.iter().take(10) {
+        adapter.learn(input, true, &reference);
+    }
+    let prompt = featurizer.featurize(&text(1024, false));
+    group.bench_function("adapter_input", |b| {
+        b.iter(|| black_box(AdapterInput::of(&classifier, black_box(&prompt.cloud))))
+    });
+    group.bench_function("adapter_probability", |b| {
+        b.iter(|| black_box(adapter.probability(&inputs[12], &reference)))
+    });
+    group.bench_function("adapter_learn_case", |b| {
+        b.iter_batched(
+            || adapter.clone(),
+            |mut a| a.learn(&inputs[11], true, &reference),
             criterion::BatchSize::SmallInput,
         )
     });
     group.finish();
     eprintln!("session state: {} bytes", bytes.len());
+    let mut with_adapter = attack.clone();
+    with_adapter.adapter = adapter;
+    eprintln!(
+        "attack memory with 10 adapter cases: {} bytes",
+        with_adapter.encode().len()
+    );
 }
 
 criterion_group!(benches, bench_memory);

@@ -392,9 +392,12 @@ impl Config {
             );
         }
         let a = sessions.attack_memory;
-        if !((0.0..=1.0).contains(&a.min_familiarity) && (0.0..=2.0).contains(&a.min_margin)) {
+        if !((0.0..=1.0).contains(&a.min_familiarity)
+            && (0.0..=2.0).contains(&a.min_margin)
+            && (0.0..=2.0).contains(&a.adapter_min_probability))
+        {
             return Err(
-                "sessions.attack_memory: min_familiarity must be in [0, 1], min_margin in [0, 2]"
+                "sessions.attack_memory: min_familiarity must be in [0, 1], min_margin and adapter_min_probability in [0, 2] (above 1 turns the adapter off)"
                     .into(),
             );
         }
@@ -533,6 +536,10 @@ mod tests {
             ),
             ("listen = \"0.0.0.0:8080\"", "API keys"),
             ("redis_url = \"http://x\"", "redis_url"),
+            (
+                "[sessions.attack_memory]\nadapter_min_probability = -0.5",
+                "adapter_min_probability",
+            ),
         ] {
             let err = Config::from_toml(toml)
                 .and_then(|c| c.validate().map(|()| c))

@@ -5,6 +5,7 @@
 
 use cloud_analyzer::learn::cloud::Encoding;
 use cloud_analyzer::learn::Backend;
+use cloud_analyzer::memory::adapter::{AdapterInput, BenignReference};
 use cloud_analyzer::memory::attack::AttackMemory;
 use cloud_analyzer::memory::session::{SessionState, TurnTrace};
 use cloud_analyzer::memory::{Projection, EMBEDDING_DIM};
@@ -61,19 +62,61 @@ proptest! {
     }
 }
 
-#[test]
-fn attack_memory_round_trips_and_rejects_truncation() {
+fn adapter_input(seed: usize) -> AdapterInput {
+    let mut lexical = vec![0.0f32; EMBEDDING_DIM];
+    lexical[seed % EMBEDDING_DIM] = 1.0;
+    AdapterInput {
+        encoder: (0..32)
+            .map(|k| ((k * 7 + seed * 13) % 11) as f32 / 10.0)
+            .collect(),
+        lexical,
+        logit: (seed % 5) as f32 - 2.0,
+    }
+}
+
+/// An attack memory that has learned three cases, two of them with the feedback adapter.
+fn learned_attack_memory() -> Option<AttackMemory> {
     let device = Backend::default_backend().device().autodiff();
     let projection = Projection::new(3);
+    let reference = BenignReference::new((0..40).map(adapter_input).collect())?;
     let mut m = AttackMemory::new();
     for i in 0..3 {
         let mut e = vec![0.0f32; EMBEDDING_DIM];
         e[i * 7] = 1.0;
-        m.learn(&e, i != 1, &projection, &device);
+        let input = adapter_input(100 + i);
+        let adapter = (i != 2).then_some((&input, &reference));
+        m.learn(&e, i != 1, adapter, &projection, &device);
     }
+    Some(m)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn corrupted_attack_memories_never_panic(
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..16),
+        cut in any::<usize>(),
+    ) {
+        let bytes = learned_attack_memory().expect("a memory").encode();
+        let mut corrupt = bytes.clone();
+        for (at, value) in flips {
+            let i = at % corrupt.len();
+            corrupt[i] = value;
+        }
+        let _ = AttackMemory::decode(&corrupt);
+        let _ = AttackMemory::decode(&bytes[..cut % bytes.len()]);
+    }
+}
+
+#[test]
+fn attack_memory_round_trips_and_rejects_truncation() {
+    let m = learned_attack_memory().expect("a memory");
+    assert_eq!(m.adapter.attacks(), 1);
     let bytes = m.encode();
     let back = AttackMemory::decode(&bytes).expect("round trip");
     assert_eq!(back.version, 3);
+    assert_eq!(back.adapter.attacks(), 1, "the adapter comes back");
     assert_eq!(back.encode(), bytes, "encoding is stable");
     for cut in [0, 5, 13, bytes.len() / 2, bytes.len() - 1] {
         assert!(

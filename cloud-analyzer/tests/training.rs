@@ -6,6 +6,7 @@ use std::path::Path;
 use cloud_analyzer::learn::data;
 use cloud_analyzer::learn::models::{predict, train, EdgeModel};
 use cloud_analyzer::learn::{edge_margin, fit, Backend, Featurizer, FitConfig, EDGE_DIM};
+use cloud_analyzer::memory::adapter::BenignReference;
 use shared_core::scorer::LinearScorer;
 
 /// A small, fixed sample of the development corpus (every 8th line), so the test stays quick.
@@ -46,7 +47,8 @@ fn retraining_on_the_same_data_gives_the_same_weights() {
         t.cloud.save(&dir).unwrap();
         let cloud = std::fs::read(dir.join("cloud.bpk")).unwrap();
         let meta = std::fs::read_to_string(dir.join("cloud.json")).unwrap();
-        (t.edge.to_bytes(), cloud, meta)
+        let reference = BenignReference::from_training(&t.cloud, &features, &labels, seed).unwrap();
+        (t.edge.to_bytes(), cloud, meta, reference.encode())
     };
     let a = run(7);
     let b = run(7);
@@ -61,6 +63,10 @@ fn retraining_on_the_same_data_gives_the_same_weights() {
     assert_eq!(
         a.2, b.2,
         "cloud calibration differs between two runs with the same seed"
+    );
+    assert_eq!(
+        a.3, b.3,
+        "the feedback adapter's benign reference differs between two runs with the same seed"
     );
     let c = run(8);
     assert_ne!(a.0, c.0, "a different seed should give different weights");

@@ -92,6 +92,7 @@ def test_feedback_teaches_the_attack_memory(analyzer):
     tenant = fresh("fb")
     missed = analyze(analyzer, ROLEPLAY, tenant=tenant)
     assert missed["verdict"] == "allow" and not missed["known_attack"], missed
+    assert missed["signals"]["adapted_probability"] is None, missed
     fb = httpx.post(
         analyzer.base + "/v1/feedback",
         headers=AUTH,
@@ -103,8 +104,11 @@ def test_feedback_teaches_the_attack_memory(analyzer):
     for text in (ROLEPLAY, ROLEPLAY_REWORDED):
         again = analyze(analyzer, text, tenant=tenant)
         assert again["verdict"] == "block" and again["known_attack"], again
+    # The feedback adapter learned the case too: the missed prompt is now above its threshold.
+    assert analyze(analyzer, ROLEPLAY, tenant=tenant)["signals"]["adapted_probability"] >= 0.5
     benign = analyze(analyzer, "Let's play a game of chess; you are white and I answer e5.", tenant=tenant)
     assert benign["verdict"] == "allow" and not benign["known_attack"], benign
+    assert benign["signals"]["adapted_probability"] < 0.5, benign
     # Another tenant's memory learned nothing.
     other = analyze(analyzer, ROLEPLAY, tenant=fresh("other"))
     assert not other["known_attack"], other

@@ -1,11 +1,17 @@
 //! `cloud-analyzer eval --adapt K`: how much the attack memory learns from confirmed examples.
 //!
 //! For each attack family in the data, in turn: both models are trained without that family
-//! (so it is new to them), the cascade scores the family and every benign item ("before"), then
-//! K seeded-random examples of the family are fed to a fresh attack memory exactly as
-//! `/v1/feedback` feeds a confirmed false negative, and the rest of the family and the benign
-//! items are scored again ("after": blocked by the cascade or recognized by the memory). The
-//! K examples themselves are never scored.
+//! (so it is new to them), the cascade scores the family and the scored half of the benign
+//! items ("before"), then K seeded-random examples of the family are fed to a fresh attack
+//! memory exactly as `/v1/feedback` feeds a confirmed false negative (the lexical memory and
+//! the feedback adapter both learn them), and the rest of the family and the benign items are
+//! scored again ("after": blocked by the cascade or recognized). The K examples themselves are
+//! never scored.
+//!
+//! The benign items are split in two seeded halves: the feedback adapter's benign reference is
+//! sampled from the training benign items *outside* the scored half (the other half and the
+//! `--augment` files), as `train` samples it from all of them — so no scored benign item is
+//! one the adapter was fitted against.
 
 use std::time::Instant;
 
@@ -13,6 +19,7 @@ use cloud_analyzer::learn::data::Item;
 use cloud_analyzer::learn::evaluate::cascade_decision;
 use cloud_analyzer::learn::models::SplitMix;
 use cloud_analyzer::learn::{fit, Backend, Featurized, Featurizer, FitConfig};
+use cloud_analyzer::memory::adapter::{AdapterInput, BenignReference};
 use cloud_analyzer::memory::attack::{AttackMemory, RecognitionPolicy};
 use cloud_analyzer::memory::{lexical_embedding, Projection, PROJECTION_SEED};
 use serde::Serialize;
@@ -37,12 +44,16 @@ struct FamilyResult {
     n: usize,
     recall_before: Option<f64>,
     recall_after: f64,
-    /// Share recognized by the memory alone.
+    /// Share recognized by the lexical attack memory alone.
     memory_recall: f64,
+    /// Share recognized by the feedback adapter alone (needs the trained models).
+    adapter_recall: Option<f64>,
     fpr_before: Option<f64>,
     fpr_after: Option<f64>,
     /// Benign share recognized by the memory alone.
     memory_fpr: f64,
+    /// Benign share recognized by the feedback adapter alone.
+    adapter_fpr: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -93,7 +104,10 @@ pub fn run(
     let projection = Projection::new(PROJECTION_SEED);
     let device = settings.backend.device().autodiff();
     let recognition = RecognitionPolicy::default();
-    let benign: Vec<usize> = (0..items.len()).filter(|&i| !items[i].malicious).collect();
+    let mut benign: Vec<usize> = (0..items.len()).filter(|&i| !items[i].malicious).collect();
+    SplitMix(settings.seed ^ 0xBE).shuffle(&mut benign);
+    let reference_pool: Vec<usize> = benign.split_off(benign.len() / 2);
+    benign.sort_unstable();
     let mut families: Vec<&str> = items
         .iter()
         .filter(|i| i.malicious)
@@ -114,24 +128,26 @@ pub fn run(
         let (fed, rest) = members.split_at(settings.k);
         let mut memory = AttackMemory::new();
         for &i in fed {
-            memory.learn(&embeddings[i], true, &projection, &device);
+            memory.learn(&embeddings[i], true, None, &projection, &device);
         }
-        let recognized = |i: usize| {
+        let remembered = |i: usize| {
             memory
-                .recognize(&embeddings[i], &recognition, &projection, &device)
+                .recognize(&embeddings[i], None, &recognition, &projection, &device)
                 .known
         };
-        let memory_recall = share(rest.iter().map(|&i| recognized(i)));
-        let memory_fpr = share(benign.iter().map(|&i| recognized(i)));
+        let memory_recall = share(rest.iter().map(|&i| remembered(i)));
+        let memory_fpr = share(benign.iter().map(|&i| remembered(i)));
         let mut result = FamilyResult {
             family: family.to_string(),
             n: rest.len(),
             recall_before: None,
             recall_after: memory_recall,
             memory_recall,
+            adapter_recall: None,
             fpr_before: None,
             fpr_after: None,
             memory_fpr,
+            adapter_fpr: None,
         };
         if !settings.memory_only {
             let t = Instant::now();
@@ -152,6 +168,49 @@ pub fn run(
                 settings.backend,
                 |_, _, _| {},
             )?;
+            let reference_examples: Vec<_> = reference_pool
+                .iter()
+                .map(|&i| &features[i].cloud)
+                .chain(
+                    extra_features
+                        .iter()
+                        .zip(extra)
+                        .filter(|(_, item)| !item.malicious)
+                        .map(|(f, _)| &f.cloud),
+                )
+                .collect();
+            let reference =
+                BenignReference::sample(&trained.cloud, &reference_examples, settings.seed)
+                    .ok_or("adapt: no benign items for the adapter's reference")?;
+            let input = |i: usize| AdapterInput::of(&trained.cloud, &features[i].cloud);
+            let mut memory = AttackMemory::new();
+            for &i in fed {
+                memory.learn(
+                    &embeddings[i],
+                    true,
+                    Some((&input(i), &reference)),
+                    &projection,
+                    &device,
+                );
+            }
+            let recognized: Vec<(bool, bool)> = (0..items.len())
+                .map(|i| {
+                    if items[i].malicious && items[i].family != family {
+                        return (false, false);
+                    }
+                    let r = memory.recognize(
+                        &embeddings[i],
+                        Some((&input(i), &reference)),
+                        &recognition,
+                        &projection,
+                        &device,
+                    );
+                    let adapted = r
+                        .adapted
+                        .is_some_and(|p| p >= recognition.adapter_min_probability);
+                    (r.known, adapted)
+                })
+                .collect();
             let engine = Engine::builder()
                 .scorer(trained.edge.clone())
                 .build()
@@ -174,15 +233,20 @@ pub fn run(
             let before: Vec<bool> = rest.iter().map(|&i| blocked(i)).collect();
             let benign_before: Vec<bool> = benign.iter().map(|&i| blocked(i)).collect();
             result.recall_before = Some(share(before.iter().copied()));
-            result.recall_after =
-                share(rest.iter().zip(&before).map(|(&i, &b)| b || recognized(i)));
+            result.recall_after = share(
+                rest.iter()
+                    .zip(&before)
+                    .map(|(&i, &b)| b || recognized[i].0),
+            );
+            result.adapter_recall = Some(share(rest.iter().map(|&i| recognized[i].1)));
             result.fpr_before = Some(share(benign_before.iter().copied()));
             result.fpr_after = Some(share(
                 benign
                     .iter()
                     .zip(&benign_before)
-                    .map(|(&i, &b)| b || recognized(i)),
+                    .map(|(&i, &b)| b || recognized[i].0),
             ));
+            result.adapter_fpr = Some(share(benign.iter().map(|&i| recognized[i].1)));
             eprintln!(
                 "adapt: {family}: trained without it in {:.1} s",
                 t.elapsed().as_secs_f64()
@@ -212,20 +276,31 @@ pub fn run(
         report.k, report.seed, report.benign_n
     );
     out.push_str(&format!(
-        "{:<28} {:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n",
-        "family", "n", "recall<", "recall>", "memory", "FPR<", "FPR>", "mem FPR"
+        "{:<28} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+        "family",
+        "n",
+        "recall<",
+        "recall>",
+        "memory",
+        "adapter",
+        "FPR<",
+        "FPR>",
+        "mem FPR",
+        "adp FPR"
     ));
     for r in &report.families {
         out.push_str(&format!(
-            "{:<28} {:>5} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}\n",
+            "{:<28} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
             r.family,
             r.n,
             pct(r.recall_before),
             pct(Some(r.recall_after)),
             pct(Some(r.memory_recall)),
+            pct(r.adapter_recall),
             pct(r.fpr_before),
             pct(r.fpr_after),
             pct(Some(r.memory_fpr)),
+            pct(r.adapter_fpr),
         ));
     }
     if let (Some(g), Some(f)) = (report.mean_recall_gain_points, report.mean_fpr_gain_points) {

@@ -7,6 +7,7 @@ use std::time::Instant;
 use clap::Args;
 use cloud_analyzer::learn::cloud::EDGE_FILE;
 use cloud_analyzer::learn::{fit, Backend, Featurizer, FitConfig, DEFAULT_SEED};
+use cloud_analyzer::memory::adapter::{BenignReference, REFERENCE_FILE};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::commands::load_data;
@@ -127,6 +128,11 @@ fn train(args: &TrainArgs) -> Result<(), String> {
     std::fs::write(&edge_path, &edge_bytes)
         .map_err(|e| format!("cannot write {}: {e}", edge_path.display()))?;
     trained.cloud.save(&args.out)?;
+    let reference = BenignReference::from_training(&trained.cloud, &features, &labels, args.seed)
+        .ok_or("no benign items to build the feedback adapter's reference from")?;
+    let reference_path = args.out.join(REFERENCE_FILE);
+    std::fs::write(&reference_path, reference.encode())
+        .map_err(|e| format!("cannot write {}: {e}", reference_path.display()))?;
     let malicious = labels.iter().filter(|&&m| m).count();
     crate::commands::emit(&format!(
         "trained on {} items ({} malicious, {} benign) from {} file(s), seed {}, backend {}, in {:.1} s",
@@ -147,6 +153,11 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         "  cloud model  → {}/{{cloud.bpk,cloud.json}} (block threshold {:.2})",
         args.out.display(),
         trained.cloud.meta.block_threshold
+    ));
+    crate::commands::emit(&format!(
+        "  benign reference → {} ({} items, for the feedback adapter)",
+        reference_path.display(),
+        reference.len()
     ));
     if window.is_some() {
         crate::commands::emit(&format!(

@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 use burn::tensor::Device;
 use serde::Serialize;
 
+use super::adapter::{AdapterInput, BenignReference, FeedbackAdapter};
 use super::neural::{f16_to_f32, f32_to_f16, NeuralMemory, Rates, KEY_DIM};
 use super::Projection;
 
@@ -39,6 +40,9 @@ pub struct RecognitionPolicy {
     pub min_familiarity: f32,
     /// Least margin of the attack memory's familiarity over the benign memory's.
     pub min_margin: f32,
+    /// Least adapted probability at which the feedback adapter ([`super::adapter`])
+    /// recognizes a prompt.
+    pub adapter_min_probability: f32,
 }
 
 impl Default for RecognitionPolicy {
@@ -46,6 +50,7 @@ impl Default for RecognitionPolicy {
         RecognitionPolicy {
             min_familiarity: 0.4,
             min_margin: 0.2,
+            adapter_min_probability: 0.5,
         }
     }
 }
@@ -57,6 +62,8 @@ pub struct Recognition {
     pub attack: f32,
     /// The same under the benign memory.
     pub benign: f32,
+    /// The feedback adapter's probability, once it has learned an attack.
+    pub adapted: Option<f32>,
     /// Whether the prompt counts as a known attack.
     pub known: bool,
 }
@@ -75,6 +82,8 @@ pub struct AttackMemory {
     benign: NeuralMemory,
     attack_cases: VecDeque<Case>,
     benign_cases: VecDeque<Case>,
+    /// The logistic correction fitted from operator feedback.
+    pub adapter: FeedbackAdapter,
     /// Bumped on every change.
     pub version: u64,
 }
@@ -93,6 +102,7 @@ impl AttackMemory {
             benign: NeuralMemory::new(super::PROJECTION_SEED ^ 0xBE91),
             attack_cases: VecDeque::new(),
             benign_cases: VecDeque::new(),
+            adapter: FeedbackAdapter::default(),
             version: 0,
         }
     }
@@ -103,14 +113,19 @@ impl AttackMemory {
     }
 
     /// Learns one confirmed case (`malicious`: a confirmed attack; otherwise a confirmed false
-    /// positive). `device` must have autodiff.
+    /// positive). With `adapter` (operator feedback), the feedback adapter learns it too.
+    /// `device` must have autodiff.
     pub fn learn(
         &mut self,
         embedding: &[f32],
         malicious: bool,
+        adapter: Option<(&AdapterInput, &BenignReference)>,
         projection: &Projection,
         device: &Device,
     ) {
+        if let Some((input, reference)) = adapter {
+            self.adapter.learn(input, malicious, reference);
+        }
         let (key, value) = projection.pair(embedding);
         let (memory, cases) = if malicious {
             (&mut self.attacks, &mut self.attack_cases)
@@ -131,10 +146,12 @@ impl AttackMemory {
         self.version += 1;
     }
 
-    /// Whether the memories recognize a prompt as a known attack.
+    /// Whether the memories (and, given its input, the feedback adapter) recognize a prompt
+    /// as a known attack.
     pub fn recognize(
         &self,
         embedding: &[f32],
+        adapter: Option<(&AdapterInput, &BenignReference)>,
         policy: &RecognitionPolicy,
         projection: &Projection,
         device: &Device,
@@ -143,9 +160,12 @@ impl AttackMemory {
             return Recognition {
                 attack: 0.0,
                 benign: 0.0,
+                adapted: None,
                 known: false,
             };
         }
+        let adapted =
+            adapter.and_then(|(input, reference)| self.adapter.probability(input, reference));
         let (key, value) = projection.pair(embedding);
         let familiarity = |m: &NeuralMemory, cases: &VecDeque<Case>| {
             if cases.is_empty() {
@@ -160,19 +180,21 @@ impl AttackMemory {
         };
         let attack = familiarity(&self.attacks, &self.attack_cases);
         let benign = familiarity(&self.benign, &self.benign_cases);
+        let remembered = attack >= policy.min_familiarity && attack - benign >= policy.min_margin;
         Recognition {
             attack,
             benign,
-            known: attack >= policy.min_familiarity && attack - benign >= policy.min_margin,
+            adapted,
+            known: remembered || adapted.is_some_and(|p| p >= policy.adapter_min_probability),
         }
     }
 
     /// The compact binary form: both memories in half floats, the replayed keys and values,
-    /// the version.
+    /// the feedback adapter, the version.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(b"MNAM");
-        out.push(1);
+        out.push(2);
         out.extend_from_slice(&self.version.to_le_bytes());
         self.attacks.encode(&mut out);
         self.benign.encode(&mut out);
@@ -184,14 +206,17 @@ impl AttackMemory {
                 }
             }
         }
+        self.adapter.encode(&mut out);
         out
     }
 
-    /// Reads what [`encode`](Self::encode) wrote; `None` for anything else.
+    /// Reads what [`encode`](Self::encode) wrote (or the version-1 form, without an adapter);
+    /// `None` for anything else.
     pub fn decode(bytes: &[u8]) -> Option<AttackMemory> {
-        if bytes.len() < 13 || &bytes[..4] != b"MNAM" || bytes[4] != 1 {
+        if bytes.len() < 13 || &bytes[..4] != b"MNAM" || !matches!(bytes[4], 1 | 2) {
             return None;
         }
+        let with_adapter = bytes[4] == 2;
         let version = u64::from_le_bytes(bytes[5..13].try_into().ok()?);
         let mut rest = &bytes[13..];
         let mut memory = || -> Option<NeuralMemory> {
@@ -225,6 +250,11 @@ impl AttackMemory {
         };
         let attack_cases = read_cases()?;
         let benign_cases = read_cases()?;
+        let adapter = if with_adapter {
+            FeedbackAdapter::decode(&mut rest)?
+        } else {
+            FeedbackAdapter::default()
+        };
         if !rest.is_empty() {
             return None;
         }
@@ -233,6 +263,7 @@ impl AttackMemory {
             benign,
             attack_cases,
             benign_cases,
+            adapter,
             version,
         })
     }

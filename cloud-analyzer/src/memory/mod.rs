@@ -6,6 +6,7 @@
 //! the server loads and stores the state, the evaluation commands drive it over generated
 //! conversations.
 
+pub mod adapter;
 pub mod attack;
 pub mod neural;
 pub mod scenarios;

@@ -41,6 +41,8 @@ pub struct Outcome {
     pub prompt_hash: String,
     /// The semantic embedding, when computed.
     pub embedding: Option<Vec<f32>>,
+    /// The feedback adapter's view of the prompt, when the session analysis computed it.
+    pub adapter_input: Option<crate::memory::adapter::AdapterInput>,
     /// The decision of the single-turn cascade (before the session analysis).
     pub single_turn: Decision,
     /// The session analysis, when it ran.
@@ -106,6 +108,7 @@ impl Service {
             cache: None,
             prompt_hash: hash,
             embedding: None,
+            adapter_input: None,
             single_turn: edge_decision,
             session: None,
             edge,

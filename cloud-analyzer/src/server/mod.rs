@@ -27,6 +27,7 @@ use subtle::ConstantTimeEq;
 use crate::config::{Config, Secret, StateFailMode};
 use crate::learn::cloud::CloudClassifier;
 use crate::learn::Featurizer;
+use crate::memory::adapter::BenignReference;
 use crate::state::{now_ms, AuditEvent, DecisionRecord, SessionRecord, StateError, StateStore};
 pub use decide::Outcome;
 use metrics::Metrics;
@@ -97,6 +98,25 @@ impl Service {
             })
             .collect::<Result<Vec<_>, String>>()?;
         let session_device = cloud.device().autodiff();
+        let reference = match &config.models {
+            Some(dir) => BenignReference::load(dir)?,
+            None => Some(BenignReference::builtin()?),
+        };
+        match &reference {
+            Some(r) if r.width() != cloud.meta.width => {
+                return Err(format!(
+                    "{}: the benign reference belongs to another cloud model (width {} ≠ {}); retrain or remove it",
+                    crate::memory::adapter::REFERENCE_FILE,
+                    r.width(),
+                    cloud.meta.width
+                ))
+            }
+            Some(_) => {}
+            None => eprintln!(
+                "cloud-analyzer: no {} next to the cloud model: the feedback adapter is off (`train` writes one)",
+                crate::memory::adapter::REFERENCE_FILE
+            ),
+        }
         Ok(Service {
             cloud_threshold: cloud.meta.block_threshold,
             cloud: Mutex::new(cloud),
@@ -108,7 +128,7 @@ impl Service {
             store,
             keys,
             metrics: Metrics::new().map_err(|e| e.to_string())?,
-            sessions: sessions::Sessions::new(session_device),
+            sessions: sessions::Sessions::new(session_device, reference),
         })
     }
 
@@ -192,6 +212,8 @@ impl Service {
             categories: outcome.categories(),
             prompt_hash: outcome.prompt_hash.clone(),
             embedding: outcome.embedding.clone(),
+            encoder: outcome.adapter_input.as_ref().map(|a| a.encoder.clone()),
+            cloud_logit: outcome.adapter_input.as_ref().map(|a| a.logit),
             time_ms: now_ms(),
         };
         // Each write is attempted whatever happened to the others: the audit entry matters most
@@ -548,6 +570,11 @@ async fn analyze(State(s): State<Arc<Service>>, headers: HeaderMap, body: Body) 
             "edge_score": four_decimals(outcome.edge.score),
             "cloud_probability": outcome.cloud_probability.map(four_decimals),
             "cache": outcome.cache,
+            "adapted_probability": outcome
+                .session
+                .as_ref()
+                .and_then(|a| a.adapted_probability)
+                .map(four_decimals),
         },
         "session": session.map(|r| {
             let analysis = outcome.session.as_ref();

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{error, read_body, request_id, Service};
+use crate::memory::adapter::AdapterInput;
 use crate::state::{now_ms, verify_chain, AuditEvent, CachedVerdict, StateError};
 
 /// Longest operator note kept.
@@ -157,7 +158,19 @@ pub(super) async fn feedback(
     let memory_version = match (&record.embedding, s.config.sessions.enabled) {
         (Some(embedding), true) => {
             let malicious = matches!(input.label, Label::FalseNegative);
-            match s.learn_case(&record.tenant, embedding, malicious).await {
+            let adapter = record
+                .encoder
+                .clone()
+                .zip(record.cloud_logit)
+                .map(|(encoder, logit)| AdapterInput {
+                    encoder,
+                    lexical: embedding.clone(),
+                    logit,
+                });
+            match s
+                .learn_case(&record.tenant, embedding, adapter.as_ref(), malicious)
+                .await
+            {
                 Ok(v) => Some(v),
                 Err(e) => {
                     s.metrics.state_errors.inc();

@@ -12,6 +12,7 @@ use shared_core::Decision;
 
 use super::{Outcome, Service};
 use crate::learn::Featurized;
+use crate::memory::adapter::{AdapterInput, BenignReference};
 use crate::memory::attack::AttackMemory;
 use crate::memory::session::{Action, SessionState, TurnInput};
 use crate::memory::{lexical_embedding, Projection, PROJECTION_SEED};
@@ -41,6 +42,8 @@ pub struct SessionVerdict {
     pub reasons: Vec<&'static str>,
     /// Whether the tenant's attack memory recognized the prompt.
     pub known_attack: bool,
+    /// The feedback adapter's probability, once the tenant's adapter has learned an attack.
+    pub adapted_probability: Option<f32>,
     /// Turns written into the session's neural memory so far.
     pub memory_updates: u32,
 }
@@ -49,15 +52,18 @@ pub struct SessionVerdict {
 pub(super) struct Sessions {
     projection: Projection,
     device: Device,
+    /// The feedback adapter's benign reference (`None`: the adapter is off).
+    reference: Option<BenignReference>,
     /// tenant → (memory, when it was read from the store).
     attack: Mutex<HashMap<String, (Arc<AttackMemory>, u64)>>,
 }
 
 impl Sessions {
-    pub(super) fn new(device: Device) -> Sessions {
+    pub(super) fn new(device: Device, reference: Option<BenignReference>) -> Sessions {
         Sessions {
             projection: Projection::new(PROJECTION_SEED),
             device,
+            reference,
             attack: Mutex::new(HashMap::new()),
         }
     }
@@ -94,17 +100,19 @@ impl Service {
     }
 
     /// Teaches the tenant's attack memory one confirmed case and stores it; returns the new
-    /// version.
+    /// version. With `adapter` (operator feedback) the feedback adapter learns it too.
     pub(super) async fn learn_case(
         &self,
         tenant: &str,
         embedding: &[f32],
+        adapter: Option<&AdapterInput>,
         malicious: bool,
     ) -> Result<u64, String> {
         let mut memory = AttackMemory::clone(&*self.attack_memory(tenant, true).await?);
         memory.learn(
             embedding,
             malicious,
+            adapter.zip(self.sessions.reference.as_ref()),
             &self.sessions.projection,
             &self.sessions.device,
         );
@@ -146,6 +154,23 @@ impl Service {
             .clone()
             .unwrap_or_else(|| lexical_embedding(&features.cloud.indices));
         outcome.embedding = Some(embedding.clone());
+        // The cloud classifier's view, for the window, the session's probability and the
+        // feedback adapter (recognition now, `/v1/feedback` later through the record).
+        let cloud_p = match outcome.cloud_probability {
+            Some(p) => p,
+            None => self
+                .cloud
+                .lock()
+                .map(|c| c.probability(&features.cloud))
+                .unwrap_or(1.0),
+        };
+        if self.sessions.reference.is_some() {
+            if let Ok(cloud) = self.cloud.lock() {
+                let e = cloud.encode(&features.cloud);
+                outcome.adapter_input =
+                    Some(AdapterInput::new(&e.sum, e.buckets, &embedding, cloud_p));
+            }
+        }
         let attack = match self.attack_memory(tenant, false).await {
             Ok(m) => m,
             Err(e) => {
@@ -156,6 +181,10 @@ impl Service {
         };
         let recognition = attack.recognize(
             &embedding,
+            outcome
+                .adapter_input
+                .as_ref()
+                .zip(self.sessions.reference.as_ref()),
             &config.attack_memory,
             &self.sessions.projection,
             &self.sessions.device,
@@ -167,6 +196,7 @@ impl Service {
             turns: 0,
             reasons: Vec::new(),
             known_attack: known,
+            adapted_probability: recognition.adapted,
             memory_updates: 0,
         };
         if let Some(session) = session {
@@ -188,14 +218,6 @@ impl Service {
                 state.decay_idle(idle, config.idle_half_life_secs as f32);
             }
             state.last_seen_ms = now;
-            let cloud_p = match outcome.cloud_probability {
-                Some(p) => p,
-                None => self
-                    .cloud
-                    .lock()
-                    .map(|c| c.probability(&features.cloud))
-                    .unwrap_or(1.0),
-            };
             let turn = {
                 // A poisoned lock (a panic elsewhere) fails closed.
                 let Ok(window) = self.window.lock() else {
@@ -269,7 +291,7 @@ impl Service {
             && !known;
         outcome.session = Some(verdict);
         if single_turn_sure {
-            if let Err(e) = self.learn_case(tenant, &embedding, true).await {
+            if let Err(e) = self.learn_case(tenant, &embedding, None, true).await {
                 self.metrics.state_errors.inc();
                 eprintln!("cloud-analyzer: attack memory not updated: {e}");
             }

@@ -92,6 +92,12 @@ pub struct DecisionRecord {
     pub prompt_hash: String,
     /// The semantic embedding, when it was computed.
     pub embedding: Option<Vec<f32>>,
+    /// The cloud encoder's weighted bag (the feedback adapter's input), when it was computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<Vec<f32>>,
+    /// The cloud classifier's log-odds that went with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_logit: Option<f32>,
     /// Milliseconds since the epoch.
     pub time_ms: u64,
 }
