@@ -156,21 +156,25 @@ impl Service {
         outcome.embedding = Some(embedding.clone());
         // The cloud classifier's view, for the window, the session's probability and the
         // feedback adapter (recognition now, `/v1/feedback` later through the record).
-        let cloud_p = match outcome.cloud_probability {
-            Some(p) => p,
-            None => self
-                .cloud
-                .lock()
-                .map(|c| c.probability(&features.cloud))
-                .unwrap_or(1.0),
-        };
-        if self.sessions.reference.is_some() {
-            if let Ok(cloud) = self.cloud.lock() {
-                let e = cloud.encode(&features.cloud);
-                outcome.adapter_input =
-                    Some(AdapterInput::new(&e.sum, e.buckets, &embedding, cloud_p));
+        // One pass over the prompt's buckets gives both (a poisoned lock fails closed).
+        let cloud_p = match self.cloud.lock() {
+            Ok(cloud) => {
+                let encoding = cloud.encode(&features.cloud);
+                let p = outcome
+                    .cloud_probability
+                    .unwrap_or_else(|| cloud.probability_together(&[&encoding]));
+                if self.sessions.reference.is_some() {
+                    outcome.adapter_input = Some(AdapterInput::new(
+                        &encoding.sum,
+                        encoding.buckets,
+                        &embedding,
+                        p,
+                    ));
+                }
+                p
             }
-        }
+            Err(_) => outcome.cloud_probability.unwrap_or(1.0),
+        };
         let attack = match self.attack_memory(tenant, false).await {
             Ok(m) => m,
             Err(e) => {
