@@ -203,6 +203,51 @@ fn gen_sessions_then_eval_sessions_report_every_type_with_a_baseline() {
 }
 
 #[test]
+fn adapt_with_training_reports_the_feedback_adapter() {
+    // A small slice of the corpus (every 4th benign item, two attack families) keeps the
+    // per-family training quick.
+    let dir = scratch("adapt");
+    let text = std::fs::read_to_string(corpus()).unwrap();
+    let (mut benign, mut kept) = (0usize, String::new());
+    for line in text.lines() {
+        let item: serde_json::Value = serde_json::from_str(line).unwrap();
+        let category = item["category"].as_str().unwrap_or_default();
+        let keep = if item["label"] == "malicious" {
+            category.starts_with("prompt_extraction") || category == "prompt_leaking"
+        } else {
+            benign += 1;
+            benign % 4 == 0
+        };
+        if keep {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    let data = dir.join("slice.jsonl");
+    std::fs::write(&data, kept).unwrap();
+    let report = json_of(
+        bin()
+            .args(["eval", "--adapt", "5", "--json", "--data"])
+            .arg(&data),
+    );
+    let families = report["families"].as_array().unwrap();
+    assert_eq!(families.len(), 2, "{report}");
+    let mut adapter_caught = 0.0;
+    for f in families {
+        let before = f["recall_before"].as_f64().unwrap();
+        let after = f["recall_after"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&before) && after >= before, "{f}");
+        adapter_caught += f["adapter_recall"].as_f64().unwrap();
+        assert!(f["adapter_fpr"].as_f64().unwrap() <= 0.05, "{f}");
+    }
+    assert!(
+        adapter_caught > 0.0,
+        "the adapter recognized nothing: {report}"
+    );
+    assert!(report["mean_recall_gain_points"].as_f64().is_some());
+}
+
+#[test]
 fn adapt_memory_only_reports_every_attack_family() {
     let report = json_of(
         bin()
