@@ -74,6 +74,8 @@ def test_restart_keeps_session_risk_memory_and_attack_memory(upstream, redis):
         assert fresh["session"]["risk"] < s["risk"]
         recognized = analyze(a, ROLEPLAY, tenant="mem").json()
         assert recognized["verdict"] == "block" and recognized["known_attack"], recognized
+        # The feedback adapter came back with the attack memory.
+        assert recognized["signals"]["adapted_probability"] >= 0.5, recognized
     finally:
         a.close()
 
