@@ -46,6 +46,7 @@ fn bench_memory(c: &mut Criterion) {
             encoding: encoding.clone(),
             embedding,
             known_attack: false,
+            prior: 0.0,
         };
         warm.turn(&input, &policy, &projection, &classifier, &device);
     }
@@ -62,6 +63,7 @@ fn bench_memory(c: &mut Criterion) {
                     encoding: encoding.clone(),
                     embedding,
                     known_attack: false,
+                    prior: 0.0,
                 };
                 black_box(state.turn(&input, &policy, &projection, &classifier, &device))
             },

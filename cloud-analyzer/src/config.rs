@@ -95,6 +95,9 @@ pub struct SessionsConfig {
     pub idle_half_life_secs: u64,
     /// Idle seconds after which a session's state is forgotten.
     pub ttl_secs: u64,
+    /// Seconds after which a client key's count of stopped turns (across its sessions) has
+    /// halved.
+    pub key_half_life_secs: u64,
     /// Blocks at or above this score teach the attack memory (as confirmed attacks); above 1
     /// turns that off and leaves only `/v1/feedback`.
     pub learn_blocks_above: f32,
@@ -110,6 +113,7 @@ impl Default for SessionsConfig {
             enabled: true,
             idle_half_life_secs: 900,
             ttl_secs: 24 * 3600,
+            key_half_life_secs: 3600,
             learn_blocks_above: 0.99,
             policy: crate::memory::session::SessionPolicy::default(),
             attack_memory: crate::memory::attack::RecognitionPolicy::default(),
@@ -381,9 +385,12 @@ impl Config {
         }
         let sessions = &self.sessions;
         sessions.policy.validate()?;
-        if sessions.ttl_secs == 0 || sessions.idle_half_life_secs == 0 {
+        if sessions.ttl_secs == 0
+            || sessions.idle_half_life_secs == 0
+            || sessions.key_half_life_secs == 0
+        {
             return Err(
-                "sessions.ttl_secs and sessions.idle_half_life_secs must be positive".into(),
+                "sessions.ttl_secs, sessions.idle_half_life_secs and sessions.key_half_life_secs must be positive".into(),
             );
         }
         if sessions.learn_blocks_above.is_nan() || sessions.learn_blocks_above < 0.5 {

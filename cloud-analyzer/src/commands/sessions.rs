@@ -13,7 +13,7 @@ use cloud_analyzer::learn::evaluate::cascade_decision;
 use cloud_analyzer::learn::metrics::percentile;
 use cloud_analyzer::learn::{Backend, Featurizer, DEFAULT_SEED};
 use cloud_analyzer::memory::scenarios::{self, Scenario, MULTI_TURN_TYPES, TYPES};
-use cloud_analyzer::memory::session::{Action, SessionPolicy, SessionState, TurnInput};
+use cloud_analyzer::memory::session::{Action, KeyRisk, SessionPolicy, SessionState, TurnInput};
 use cloud_analyzer::memory::{lexical_embedding, Projection, PROJECTION_SEED};
 use serde::Serialize;
 use shared_core::Decision;
@@ -141,6 +141,9 @@ fn load_scenarios(path: &PathBuf) -> Result<Vec<Scenario>, String> {
     Ok(out)
 }
 
+/// Conversations one client key sends in a row in the session-rotation evaluation.
+const ROTATION_GROUP: usize = 5;
+
 #[derive(Debug, Default, Serialize)]
 struct TypeResult {
     n: usize,
@@ -172,6 +175,13 @@ struct SessionsReport {
     multi_turn_baseline_caught: f64,
     benign_false_alarms: f64,
     benign_baseline_false_alarms: f64,
+    /// Every turn in a session of its own under one client key (session rotation): malicious
+    /// conversations caught with the key's stopped turns carried over.
+    rotation_caught: f64,
+    /// The same without the key (each fresh session judged alone).
+    rotation_caught_without_key: f64,
+    /// Benign conversations with a turn held or blocked under rotation with the key.
+    rotation_false_alarms: f64,
     /// Session analysis per turn (memory retrieval + update, windows), microseconds.
     session_step_us: BTreeMap<&'static str, f64>,
     seconds: f64,
@@ -220,8 +230,15 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
     let mut per_type: BTreeMap<String, Outcomes> = BTreeMap::new();
     let mut step_us = Vec::new();
     let mut turns_total = 0usize;
+    let (mut rotation_key, mut rotation_alone, mut rotation_benign) = (
+        Tally { n: 0, hit: 0 },
+        Tally { n: 0, hit: 0 },
+        Tally { n: 0, hit: 0 },
+    );
+    let mut keys: BTreeMap<String, (KeyRisk, usize)> = BTreeMap::new();
     for c in &conversations {
         let mut state = SessionState::new();
+        let mut rotated = Vec::with_capacity(c.turns.len());
         let mut caught: Option<usize> = None;
         let mut baseline: Option<usize> = None;
         let mut stopped_early = false;
@@ -250,9 +267,16 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
                 encoding: window.encode(&features.cloud),
                 embedding: &embedding,
                 known_attack: false,
+                prior: 0.0,
             };
             let step = Instant::now();
             let outcome = state.turn(&input, &policy, &projection, &window, &device);
+            rotated.push((
+                input.probability,
+                single,
+                input.encoding.clone(),
+                embedding.clone(),
+            ));
             step_us.push(step.elapsed().as_secs_f64() * 1e6);
             warned |= outcome.action == Action::Warn;
             let stops = outcome.action >= Action::RequireApproval;
@@ -266,6 +290,43 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
             if single == Decision::Block && baseline.is_none() {
                 baseline = Some(t);
             }
+        }
+        // Session rotation: the same turns from one client key, each in a session of its own
+        // — with the key's stopped turns carried to its next sessions, and without. A key
+        // sends ROTATION_GROUP conversations of one type in a row (an attacker who keeps
+        // trying), so what it did in earlier ones counts in later ones.
+        let (key, used) = keys.entry(c.kind.clone()).or_default();
+        if *used % ROTATION_GROUP == 0 {
+            *key = KeyRisk::default();
+        }
+        *used += 1;
+        let (mut with_key, mut alone) = (false, false);
+        for (t, (probability, single, encoding, embedding)) in rotated.into_iter().enumerate() {
+            let run = |prior: f32| {
+                let input = TurnInput {
+                    probability,
+                    single_turn: single,
+                    encoding: encoding.clone(),
+                    embedding: &embedding,
+                    known_attack: false,
+                    prior,
+                };
+                SessionState::new().turn(&input, &policy, &projection, &window, &device)
+            };
+            let keyed = run(key.prior(&policy)).action >= Action::RequireApproval;
+            key.record(keyed);
+            let counts = !c.malicious() || t >= attack_start;
+            with_key |= keyed && counts;
+            alone |= run(0.0).action >= Action::RequireApproval && counts;
+        }
+        if c.malicious() {
+            rotation_key.n += 1;
+            rotation_key.hit += usize::from(with_key);
+            rotation_alone.n += 1;
+            rotation_alone.hit += usize::from(alone);
+        } else {
+            rotation_benign.n += 1;
+            rotation_benign.hit += usize::from(with_key);
         }
         let entry = per_type.entry(c.kind.clone()).or_default();
         entry.caught.push(caught.is_some());
@@ -342,6 +403,9 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
         multi_turn_baseline_caught: multi_base.share(),
         benign_false_alarms: ben.share(),
         benign_baseline_false_alarms: ben_base.share(),
+        rotation_caught: rotation_key.share(),
+        rotation_caught_without_key: rotation_alone.share(),
+        rotation_false_alarms: rotation_benign.share(),
         session_step_us: step,
         seconds: start.elapsed().as_secs_f64(),
     };
@@ -379,6 +443,13 @@ fn render(r: &SessionsReport) -> String {
             pct(t.stopped_early),
         ));
     }
+    out.push_str(&format!(
+        "\nsession rotation (every turn a new session; one client key per {ROTATION_GROUP} conversations of a type): malicious caught {} \
+         with the key's stopped turns carried over, {} without; benign false alarms {}\n",
+        pct(Some(r.rotation_caught)),
+        pct(Some(r.rotation_caught_without_key)),
+        pct(Some(r.rotation_false_alarms)),
+    ));
     out.push_str(&format!(
         "\nmalicious caught {} (single-turn baseline {}); multi-turn types {} (baseline {}); \
          benign false alarms {} (baseline {})\nsession step p50 {:.0} µs, p99 {:.0} µs; {:.1} s\n",

@@ -90,6 +90,12 @@ pub struct SessionPolicy {
     pub forget: f32,
     /// Largest gradient norm one turn may apply.
     pub max_grad: f32,
+    /// Risk each recently stopped turn of the client key (in any of its sessions) adds to the
+    /// key's other sessions: an attacker who opens a fresh session per attempt is still
+    /// watched.
+    pub key_weight: f32,
+    /// Most risk the client key may add (below `approval_at`: the key alone only warns).
+    pub key_cap: f32,
 }
 
 impl Default for SessionPolicy {
@@ -111,6 +117,8 @@ impl Default for SessionPolicy {
             momentum: 0.5,
             forget: 0.02,
             max_grad: 2.0,
+            key_weight: 0.25,
+            key_cap: 0.75,
         }
     }
 }
@@ -160,6 +168,8 @@ impl SessionPolicy {
         for (name, v) in [
             ("novelty_weight", self.novelty_weight),
             ("rising_weight", self.rising_weight),
+            ("key_weight", self.key_weight),
+            ("key_cap", self.key_cap),
         ] {
             if !(0.0..=2.0).contains(&v) {
                 return Err(format!("sessions.{name} must be in [0, 2], got {v}"));
@@ -225,6 +235,65 @@ pub struct TurnInput<'a> {
     pub embedding: &'a [f32],
     /// Whether the shared attack memory recognizes the text.
     pub known_attack: bool,
+    /// Risk the client key brings from its other sessions ([`KeyRisk::prior`]): counted for
+    /// this turn's action, not stored in the session.
+    pub prior: f32,
+}
+
+/// What one client key carries across its sessions: its recently stopped turns, decayed with
+/// idle time. A few bytes in the state store.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct KeyRisk {
+    /// Stopped turns, decayed.
+    pub stopped: f32,
+    /// Milliseconds since the epoch of the key's last turn (0: never).
+    pub last_seen_ms: u64,
+}
+
+impl KeyRisk {
+    /// The risk the key adds to a turn of any of its sessions.
+    pub fn prior(&self, policy: &SessionPolicy) -> f32 {
+        (self.stopped * policy.key_weight).min(policy.key_cap)
+    }
+
+    /// Decays for the time since the last turn (`half_life_secs` of silence halves it) and
+    /// marks `now_ms` as seen.
+    pub fn advance(&mut self, now_ms: u64, half_life_secs: f32) {
+        if self.last_seen_ms > 0 && half_life_secs > 0.0 {
+            let idle = now_ms.saturating_sub(self.last_seen_ms) as f32 / 1000.0;
+            self.stopped *= 0.5f32.powf(idle / half_life_secs);
+        }
+        self.last_seen_ms = now_ms;
+    }
+
+    /// Counts one turn (bounded, so a flood cannot overflow or pin the key forever).
+    pub fn record(&mut self, stopped: bool) {
+        if stopped {
+            self.stopped = (self.stopped + 1.0).min(64.0);
+        }
+    }
+
+    /// `MNKR`, version 1, the decayed count, the last-seen time.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = b"MNKR".to_vec();
+        out.push(1);
+        out.extend_from_slice(&self.stopped.to_le_bytes());
+        out.extend_from_slice(&self.last_seen_ms.to_le_bytes());
+        out
+    }
+
+    /// Reads what [`encode`](Self::encode) wrote; `None` for anything else.
+    pub fn decode(bytes: &[u8]) -> Option<KeyRisk> {
+        if bytes.len() != 17 || &bytes[..4] != b"MNKR" || bytes[4] != 1 {
+            return None;
+        }
+        let stopped = f32::from_le_bytes(bytes[5..9].try_into().ok()?);
+        let last_seen_ms = u64::from_le_bytes(bytes[9..17].try_into().ok()?);
+        (stopped.is_finite() && (0.0..=64.0).contains(&stopped)).then_some(KeyRisk {
+            stopped,
+            last_seen_ms,
+        })
+    }
 }
 
 /// What the session made of one turn.
@@ -232,7 +301,7 @@ pub struct TurnInput<'a> {
 pub struct TurnOutcome {
     /// The action for this turn.
     pub action: Action,
-    /// Risk after this turn.
+    /// Risk after this turn, with the client key's prior.
     pub risk: f32,
     /// Highest probability of a window of turns read together.
     pub window_probability: f32,
@@ -377,14 +446,29 @@ impl SessionState {
             evidence = evidence.min(policy.warn_at);
         }
         self.risk = self.risk * decay + evidence;
+        // The client key's other sessions count for this turn's action only.
+        let prior = if input.prior.is_finite() {
+            input.prior.max(0.0)
+        } else {
+            0.0
+        };
+        let risk = self.risk + prior;
 
         let mut action = Action::Allow;
-        if self.risk >= policy.warn_at {
+        if risk >= policy.warn_at {
             action = Action::Warn;
             reasons.push("risk");
         }
-        if self.risk >= policy.approval_at {
+        if risk >= policy.approval_at {
             action = Action::RequireApproval;
+        }
+        let threshold = if action == Action::RequireApproval {
+            policy.approval_at
+        } else {
+            policy.warn_at
+        };
+        if action >= Action::Warn && self.risk < threshold {
+            reasons.push("key_risk");
         }
         if input.known_attack {
             action = Action::Block;
@@ -423,7 +507,7 @@ impl SessionState {
         }
         TurnOutcome {
             action,
-            risk: self.risk,
+            risk,
             window_probability: window,
             surprise,
             novelty,
@@ -590,6 +674,16 @@ mod tests {
     }
 
     fn turn(state: &mut SessionState, p: f32, share: f32, seed: usize) -> TurnOutcome {
+        turn_with_prior(state, p, share, seed, 0.0)
+    }
+
+    fn turn_with_prior(
+        state: &mut SessionState,
+        p: f32,
+        share: f32,
+        seed: usize,
+        prior: f32,
+    ) -> TurnOutcome {
         let device = Backend::default_backend().device().autodiff();
         let mut embedding = vec![0.0f32; super::super::EMBEDDING_DIM];
         embedding[seed % super::super::EMBEDDING_DIM] = 1.0;
@@ -599,6 +693,7 @@ mod tests {
             encoding: encoding(share),
             embedding: &embedding,
             known_attack: false,
+            prior,
         };
         state.turn(
             &input,
@@ -607,6 +702,43 @@ mod tests {
             &Sum,
             &device,
         )
+    }
+
+    #[test]
+    fn a_flagged_key_warns_and_holds_sooner_without_touching_the_session() {
+        let policy = SessionPolicy::default();
+        let mut key = KeyRisk::default();
+        key.advance(1_000, 3600.0);
+        assert_eq!(key.prior(&policy), 0.0);
+        for _ in 0..10 {
+            key.record(true);
+        }
+        key.record(false);
+        assert_eq!(key.prior(&policy), policy.key_cap, "capped");
+        // A benign turn of another session of the key: warned, not held.
+        let mut fresh = SessionState::new();
+        let benign = turn_with_prior(&mut fresh, 0.05, 0.0, 1, key.prior(&policy));
+        assert_eq!(benign.action, Action::Warn);
+        assert!(benign.reasons.contains(&"key_risk"), "{:?}", benign.reasons);
+        assert_eq!(
+            fresh.risk, 0.0,
+            "the key's prior is not stored in the session"
+        );
+        // A borderline turn (that alone would pass) is held.
+        let mut alone = SessionState::new();
+        assert_eq!(turn(&mut alone, 0.8, 0.0, 2).action, Action::Allow);
+        let mut watched = SessionState::new();
+        let held = turn_with_prior(&mut watched, 0.8, 0.0, 2, key.prior(&policy));
+        assert_eq!(held.action, Action::RequireApproval, "{held:?}");
+        // An hour of silence halves the key's count; the codec round-trips and refuses junk.
+        let before = key.stopped;
+        key.advance(1_000 + 3_600_000, 3600.0);
+        assert!((key.stopped - before / 2.0).abs() < 1e-3);
+        assert_eq!(KeyRisk::decode(&key.encode()), Some(key));
+        assert_eq!(KeyRisk::decode(&key.encode()[..16]), None);
+        let mut bad = key.encode();
+        bad[5..9].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert_eq!(KeyRisk::decode(&bad), None);
     }
 
     #[test]

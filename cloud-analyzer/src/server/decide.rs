@@ -83,12 +83,14 @@ fn prompt_hash(request: &Request) -> String {
 }
 
 impl Service {
-    /// Decides one parsed request for `tenant`.
+    /// Decides one parsed request for `tenant` (from the client key `key`, when the request
+    /// came with one).
     pub(super) async fn decide(
         &self,
         request: &Request,
         tenant: &str,
         session: Option<&str>,
+        key: Option<&str>,
         id: &str,
     ) -> Result<Outcome, Response> {
         let started = Instant::now();
@@ -130,7 +132,7 @@ impl Service {
         }
         outcome.single_turn = outcome.would;
         if let Some(features) = &features {
-            self.session_step(tenant, session, id, features, &mut outcome)
+            self.session_step(tenant, session, key, id, features, &mut outcome)
                 .await?;
         }
         if monitor {

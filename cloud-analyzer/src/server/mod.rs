@@ -537,7 +537,7 @@ async fn analyze(State(s): State<Arc<Service>>, headers: HeaderMap, body: Body) 
     };
     s.metrics.stage("parse", started);
     let outcome = match s
-        .decide(&parsed, tenant, input.session.as_deref(), &id)
+        .decide(&parsed, tenant, input.session.as_deref(), None, &id)
         .await
     {
         Ok(o) => o,

@@ -144,8 +144,9 @@ pub(super) async fn chat(
     };
     s.metrics.stage("parse", started);
     let session = session_of(&headers, &parsed, &client);
+    let key = (client.id != "anonymous").then_some(client.id.as_str());
     let outcome = match s
-        .decide(&parsed, &client.tenant, session.as_deref(), &id)
+        .decide(&parsed, &client.tenant, session.as_deref(), key, &id)
         .await
     {
         Ok(o) => o,

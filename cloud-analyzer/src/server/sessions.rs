@@ -14,7 +14,7 @@ use super::{Outcome, Service};
 use crate::learn::Featurized;
 use crate::memory::adapter::{AdapterInput, BenignReference};
 use crate::memory::attack::AttackMemory;
-use crate::memory::session::{Action, SessionState, TurnInput};
+use crate::memory::session::{Action, KeyRisk, SessionState, TurnInput};
 use crate::memory::{lexical_embedding, Projection, PROJECTION_SEED};
 use crate::state::{now_ms, BlobKind, ReviewEntry};
 
@@ -137,12 +137,13 @@ impl Service {
         Ok(version)
     }
 
-    /// Judges one turn with its session's history and the attack memory, updates the outcome,
-    /// and stores the session's new state.
+    /// Judges one turn with its session's history, its client key's other sessions and the
+    /// attack memory, updates the outcome, and stores the session's new state.
     pub(super) async fn session_step(
         &self,
         tenant: &str,
         session: Option<&str>,
+        client_key: Option<&str>,
         id: &str,
         features: &Featurized,
         outcome: &mut Outcome,
@@ -222,6 +223,19 @@ impl Service {
                 state.decay_idle(idle, config.idle_half_life_secs as f32);
             }
             state.last_seen_ms = now;
+            // The key's other sessions count too (not when the key is itself the session).
+            let key = client_key.filter(|k| *k != session);
+            let mut key_risk = KeyRisk::default();
+            if let Some(key) = key {
+                key_risk = match self.store.blob(tenant, BlobKind::KeyRisk, key).await {
+                    Ok(bytes) => bytes.and_then(|b| KeyRisk::decode(&b)).unwrap_or_default(),
+                    Err(e) => match self.state_failure(&e, id) {
+                        Some(r) => return Err(r),
+                        None => KeyRisk::default(),
+                    },
+                };
+                key_risk.advance(now, config.key_half_life_secs as f32);
+            }
             let turn = {
                 // A poisoned lock (a panic elsewhere) fails closed.
                 let Ok(window) = self.window.lock() else {
@@ -239,6 +253,7 @@ impl Service {
                     encoding: window.encode(&features.cloud),
                     embedding: &embedding,
                     known_attack: known,
+                    prior: key_risk.prior(&config.policy),
                 };
                 state.turn(
                     &input,
@@ -266,6 +281,24 @@ impl Service {
             {
                 if let Some(r) = self.state_failure(&e, id) {
                     return Err(r);
+                }
+            }
+            if let Some(key) = key {
+                key_risk.record(turn.action >= Action::RequireApproval);
+                let stored = self
+                    .store
+                    .put_blob(
+                        tenant,
+                        BlobKind::KeyRisk,
+                        key,
+                        &key_risk.encode(),
+                        config.ttl_secs,
+                    )
+                    .await;
+                if let Err(e) = stored {
+                    if let Some(r) = self.state_failure(&e, id) {
+                        return Err(r);
+                    }
                 }
             }
         } else if known {

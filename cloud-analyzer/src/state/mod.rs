@@ -129,6 +129,8 @@ pub enum BlobKind {
     SessionState,
     /// A tenant's [`AttackMemory`](crate::memory::attack::AttackMemory).
     AttackMemory,
+    /// A client key's [`KeyRisk`](crate::memory::session::KeyRisk).
+    KeyRisk,
 }
 
 impl BlobKind {
@@ -137,6 +139,7 @@ impl BlobKind {
         match self {
             BlobKind::SessionState => "sstate",
             BlobKind::AttackMemory => "amem",
+            BlobKind::KeyRisk => "krisk",
         }
     }
 }
