@@ -109,13 +109,24 @@ impl Service {
         malicious: bool,
     ) -> Result<u64, String> {
         let mut memory = AttackMemory::clone(&*self.attack_memory(tenant, true).await?);
-        memory.learn(
-            embedding,
-            malicious,
-            adapter.zip(self.sessions.reference.as_ref()),
-            &self.sessions.projection,
-            &self.sessions.device,
-        );
+        let mut learn = || {
+            memory.learn(
+                embedding,
+                malicious,
+                adapter.zip(self.sessions.reference.as_ref()),
+                &self.sessions.projection,
+                &self.sessions.device,
+            )
+        };
+        // Learning takes milliseconds (tens with the adapter's refit): on the multi-threaded
+        // runtime `serve` uses, the worker hands its other tasks over while it computes.
+        let multi_threaded = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_threaded {
+            tokio::task::block_in_place(learn);
+        } else {
+            learn();
+        }
         self.store
             .put_blob(
                 tenant,
