@@ -140,6 +140,8 @@ pub struct BenignReference {
     mean: Vec<f32>,
     scale: Vec<f32>,
     rows: Vec<AdapterInput>,
+    /// FNV-1a of the encoded rows: which model (and training data) the reference belongs to.
+    fingerprint: u64,
 }
 
 impl BenignReference {
@@ -166,7 +168,19 @@ impl BenignReference {
                 .for_each(|(s, (x, m))| *s += (x - m) * (x - m) / n);
         }
         scale.iter_mut().for_each(|s| *s = 1.0 / (s.sqrt() + 1e-6));
-        Some(BenignReference { mean, scale, rows })
+        let mut encoded = Vec::new();
+        for r in &rows {
+            r.encode(&mut encoded);
+        }
+        let fingerprint = encoded.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        Some(BenignReference {
+            mean,
+            scale,
+            rows,
+            fingerprint,
+        })
     }
 
     /// The reference for `cloud` from benign training examples: a `seed`ed sample of at most
@@ -293,6 +307,8 @@ pub struct FeedbackAdapter {
     false_positives: VecDeque<AdapterInput>,
     weights: Vec<f32>,
     bias: f32,
+    /// Fingerprint of the reference (so of the model) the cases and weights belong to.
+    reference: u64,
 }
 
 impl FeedbackAdapter {
@@ -312,6 +328,13 @@ impl FeedbackAdapter {
         if !input.well_formed(reference.width()) {
             return false;
         }
+        // Cases learned under another model (the cloud model was replaced or retrained) are
+        // vectors of another space: they cannot be refitted.
+        if self.reference != reference.fingerprint {
+            self.attacks.clear();
+            self.false_positives.clear();
+            self.reference = reference.fingerprint;
+        }
         let cases = if malicious {
             &mut self.attacks
         } else {
@@ -328,7 +351,10 @@ impl FeedbackAdapter {
     /// The adapted probability that a prompt is an attack; `None` until an attack is learned
     /// (or when the input does not fit the reference).
     pub fn probability(&self, input: &AdapterInput, reference: &BenignReference) -> Option<f32> {
-        if self.attacks.is_empty() || !input.well_formed(reference.width()) {
+        if self.attacks.is_empty()
+            || self.reference != reference.fingerprint
+            || !input.well_formed(reference.width())
+        {
             return None;
         }
         if self.weights.len() != reference.width() + EMBEDDING_DIM {
@@ -384,10 +410,11 @@ impl FeedbackAdapter {
         }
     }
 
-    /// Cases and fitted weights, in half floats (weights in full floats).
+    /// The reference fingerprint, cases in half floats, fitted weights in full floats.
     pub fn encode(&self, out: &mut Vec<u8>) {
         let width = self.attacks.front().or(self.false_positives.front());
         let width = width.map_or(0, |c| c.encoder.len());
+        out.extend_from_slice(&self.reference.to_le_bytes());
         out.extend_from_slice(&(width as u16).to_le_bytes());
         for cases in [&self.attacks, &self.false_positives] {
             out.push(cases.len() as u8);
@@ -403,6 +430,8 @@ impl FeedbackAdapter {
 
     /// Reads what [`encode`](Self::encode) wrote from the front of `bytes`.
     pub fn decode(bytes: &mut &[u8]) -> Option<FeedbackAdapter> {
+        let reference = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+        *bytes = &bytes[8..];
         let width = usize::from(u16::from_le_bytes([*bytes.first()?, *bytes.get(1)?]));
         if width > MAX_WIDTH {
             return None;
@@ -438,6 +467,7 @@ impl FeedbackAdapter {
             false_positives,
             weights,
             bias,
+            reference,
         })
     }
 }
@@ -536,6 +566,37 @@ mod tests {
         assert_eq!(adapter.attacks(), 0);
         adapter.learn(&input(&mut rng, true), true, &reference);
         assert_eq!(adapter.probability(&wide, &reference), None);
+    }
+
+    #[test]
+    fn a_new_model_starts_the_adapter_over() {
+        let mut rng = SplitMix(13);
+        let reference = reference(&mut rng);
+        let mut adapter = FeedbackAdapter::default();
+        for _ in 0..3 {
+            adapter.learn(&input(&mut rng, true), true, &reference);
+        }
+        // A retrained model of the same shape: its reference differs, the old cases are
+        // vectors of another space.
+        let retrained =
+            BenignReference::new((0..50).map(|_| input(&mut rng, false)).collect()).unwrap();
+        assert_eq!(retrained.width(), reference.width());
+        let probe = input(&mut rng, true);
+        assert!(adapter.probability(&probe, &reference).is_some());
+        assert_eq!(adapter.probability(&probe, &retrained), None, "silent");
+        assert!(adapter.learn(&input(&mut rng, true), true, &retrained));
+        assert_eq!(adapter.attacks(), 1, "the old model's cases were dropped");
+        assert!(adapter.probability(&probe, &retrained).is_some());
+        // Another shape altogether: refused until a case of that shape comes.
+        let narrow = |x: AdapterInput| AdapterInput {
+            encoder: x.encoder[..WIDTH - 2].to_vec(),
+            ..x
+        };
+        let rows: Vec<AdapterInput> = (0..50).map(|_| narrow(input(&mut rng, false))).collect();
+        let other = BenignReference::new(rows).unwrap();
+        assert_eq!(adapter.probability(&narrow(probe.clone()), &other), None);
+        assert!(adapter.learn(&narrow(input(&mut rng, true)), true, &other));
+        assert_eq!(adapter.attacks(), 1);
     }
 
     #[test]
