@@ -517,22 +517,18 @@ mod tests {
         for _ in 0..10 {
             assert!(adapter.learn(&input(&mut rng, true), true, &reference));
         }
-        let attacks: Vec<f32> = (0..100)
-            .map(|_| {
-                adapter
-                    .probability(&input(&mut rng, true), &reference)
-                    .unwrap()
-            })
-            .collect();
-        let benign: Vec<f32> = (0..100)
-            .map(|_| {
-                adapter
-                    .probability(&input(&mut rng, false), &reference)
-                    .unwrap()
-            })
-            .collect();
-        let caught = attacks.iter().filter(|&&p| p >= 0.5).count();
-        let false_alarms = benign.iter().filter(|&&p| p >= 0.5).count();
+        let mut recognized = |attack: bool| {
+            (0..100)
+                .filter(|_| {
+                    adapter
+                        .probability(&input(&mut rng, attack), &reference)
+                        .unwrap()
+                        >= 0.5
+                })
+                .count()
+        };
+        let caught = recognized(true);
+        let false_alarms = recognized(false);
         assert!(caught >= 90, "{caught} of 100 unseen attacks recognized");
         assert!(false_alarms <= 2, "{false_alarms} of 100 benign recognized");
     }
