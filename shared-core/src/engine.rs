@@ -20,8 +20,18 @@ use crate::Error;
 
 /// Most reasons reported in one verdict (the strongest are kept).
 const MAX_REASONS: usize = 32;
+/// Most hidden payloads (decoded spans, tag-character text, ROT13 readings) the learned scorer
+/// reads per request besides the segments themselves (bounds its work on hostile input).
+const MAX_PAYLOADS: usize = 16;
 /// Weight multiplier for attack phrases found under an obfuscating layer.
 const OBFUSCATED_BOOST: f32 = 1.25;
+
+/// Keeps a hidden payload's words view for the learned scorer, up to [`MAX_PAYLOADS`].
+fn push_payload(payloads: &mut Vec<String>, words: String) {
+    if payloads.len() < MAX_PAYLOADS && !words.trim().is_empty() {
+        payloads.push(words);
+    }
+}
 
 /// Builds an [`Engine`].
 #[derive(Debug)]
@@ -147,6 +157,10 @@ struct Collected {
     evidence: Evidence,
     /// Words view and role weight of each segment.
     texts: Vec<(String, f32)>,
+    /// Words views of what the segments hide (decoded spans, tag characters, a ROT13 reading),
+    /// with their segment's role weight: the learned scorer reads them like messages, so an
+    /// encoded request is scored on what it says, not only on how its wrapper looks.
+    payloads: Vec<(String, f32)>,
     redactor: Redactor,
     rewritten: Vec<Option<String>>,
 }
@@ -208,7 +222,8 @@ impl Engine {
     pub fn triage(&self, request: &Request) -> Verdict {
         let collected = self.collect(request);
         let mut evidence = collected.evidence;
-        let learned = self.learned_probability(&collected.texts, &evidence);
+        let learned =
+            self.learned_probability(collected.texts.iter().chain(&collected.payloads), &evidence);
         if let Some(p) = learned.filter(|&p| p >= self.policy.thresholds.escalate) {
             evidence.add(Reason {
                 detector: Detector::Learned,
@@ -234,6 +249,17 @@ impl Engine {
     /// words view and the signal vector of the signatures and detectors (what `train` learns
     /// from, computed exactly as [`Engine::triage_text`] computes it).
     pub fn learning_inputs(&self, text: &str) -> Result<(String, [f32; SIGNALS]), Error> {
+        self.learning_inputs_with_payloads(text)
+            .map(|(words, signals, _)| (words, signals))
+    }
+
+    /// [`Engine::learning_inputs`], plus the words views of what the text hides (decoded spans,
+    /// tag-character text, a ROT13 reading; at most 16), which the edge's learned scorer also
+    /// reads, each like a message of its own.
+    pub fn learning_inputs_with_payloads(
+        &self,
+        text: &str,
+    ) -> Result<(String, [f32; SIGNALS], Vec<String>), Error> {
         let limit = self.policy.limits.max_body_bytes;
         if text.len() > limit {
             return Err(Error::BodyTooLarge {
@@ -252,7 +278,8 @@ impl Engine {
             .next()
             .map(|(w, _)| w)
             .unwrap_or_default();
-        Ok((words, signals))
+        let payloads = collected.payloads.into_iter().map(|(w, _)| w).collect();
+        Ok((words, signals, payloads))
     }
 
     /// Scans every segment: evidence, the words view of each segment (with its role weight),
@@ -263,6 +290,7 @@ impl Engine {
         let mut redactor = Redactor::default();
         let mut rewritten: Vec<Option<String>> = alloc::vec![None; request.segments.len()];
         let mut texts = Vec::with_capacity(request.segments.len());
+        let mut payloads = Vec::new();
         for (i, segment) in request.segments.iter().enumerate() {
             let origin = Origin {
                 role: segment.role,
@@ -270,8 +298,18 @@ impl Engine {
                 layer: Layer::Plain,
                 depth: 0,
             };
-            let words = self.scan_text(&segment.text, origin, &mut budget, &mut evidence);
-            texts.push((words, self.policy.role_weights.get(segment.role)));
+            let mut hidden = Vec::new();
+            let words = self.scan_text(
+                &segment.text,
+                origin,
+                &mut budget,
+                &mut evidence,
+                &mut hidden,
+            );
+            let role_weight = self.policy.role_weights.get(segment.role);
+            let room = MAX_PAYLOADS.saturating_sub(payloads.len());
+            payloads.extend(hidden.into_iter().take(room).map(|w| (w, role_weight)));
+            texts.push((words, role_weight));
             let to_redact = self.sensitive_data(&segment.text, origin, &mut evidence);
             if !to_redact.is_empty() {
                 rewritten[i] = Some(redactor.apply(&segment.text, &to_redact, segment.message));
@@ -280,6 +318,7 @@ impl Engine {
         Collected {
             evidence,
             texts,
+            payloads,
             redactor,
             rewritten,
         }
@@ -287,7 +326,11 @@ impl Engine {
 
     /// The learned scorer's calibrated probability: the strongest segment's n-gram margin
     /// (positive margins shrunk by the segment's role weight) plus the request's signals.
-    fn learned_probability(&self, texts: &[(String, f32)], evidence: &Evidence) -> Option<f32> {
+    fn learned_probability<'a>(
+        &self,
+        texts: impl Iterator<Item = &'a (String, f32)>,
+        evidence: &Evidence,
+    ) -> Option<f32> {
         let scorer = self
             .scorer
             .as_ref()
@@ -296,7 +339,6 @@ impl Engine {
             return None;
         }
         let margin = texts
-            .iter()
             .filter(|(_, w)| *w > 0.0)
             .map(|(words, w)| {
                 let m = scorer.text_margin(words);
@@ -313,13 +355,15 @@ impl Engine {
         Some(scorer.calibrate(margin + scorer.signal_margin(&signals)))
     }
 
-    /// Scans one text (and, recursively, what it hides) for attack signals. Returns its words view.
+    /// Scans one text (and, recursively, what it hides) for attack signals. Returns its words
+    /// view; the words views of what it hides go to `payloads` (at most [`MAX_PAYLOADS`]).
     fn scan_text(
         &self,
         text: &str,
         origin: Origin,
         budget: &mut usize,
         evidence: &mut Evidence,
+        payloads: &mut Vec<String>,
     ) -> String {
         let mut v = views(text);
         if let Some(allow) = &self.allowlist {
@@ -387,7 +431,8 @@ impl Engine {
                     depth: origin.depth + 1,
                     ..origin
                 };
-                self.scan_text(&hidden, inner, budget, evidence);
+                let words = self.scan_text(&hidden, inner, budget, evidence, payloads);
+                push_payload(payloads, words);
             }
             for decoded in decode_spans(text, budget) {
                 let layer = if origin.layer == Layer::Plain {
@@ -400,8 +445,12 @@ impl Engine {
                     depth: origin.depth + 1,
                     ..origin
                 };
-                self.scan_text(&decoded.text, inner, budget, evidence);
+                let words = self.scan_text(&decoded.text, inner, budget, evidence, payloads);
+                push_payload(payloads, words);
             }
+        }
+        if crate::signatures::reads_as_rot13(&v) {
+            push_payload(payloads, crate::signatures::rot13(&v.words));
         }
         v.words
     }
@@ -571,5 +620,99 @@ impl Engine {
             redacted_body: None,
             restore: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::FeatureSpec;
+    use crate::views;
+    use alloc::format;
+
+    /// A phrase no signature knows, and a scorer that has learned only it.
+    const TAUGHT: &str = "the zebra crossing near the old mill is painted blue";
+
+    fn taught_engine() -> Engine {
+        let spec = FeatureSpec { dim: 1 << 16 };
+        let mut weights = alloc::vec![0.0f32; 1 << 16];
+        for i in spec.featurize(&views(TAUGHT).words).0 {
+            weights[i as usize] = 4.0;
+        }
+        let scorer = LinearScorer::from_weights(&weights, [0.0; SIGNALS], -1.0, 1.0, 0.0).unwrap();
+        Engine::builder().scorer(scorer).build().unwrap()
+    }
+
+    fn base64(text: &str) -> String {
+        data_encoding::BASE64.encode(text.as_bytes())
+    }
+
+    fn rot13(text: &str) -> String {
+        crate::signatures::rot13(text)
+    }
+
+    /// The same text under Unicode tag characters (invisible).
+    fn tagged(text: &str) -> String {
+        text.chars()
+            .map(|c| char::from_u32(0xE0000 + c as u32).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_learned_scorer_reads_what_a_text_hides() {
+        let engine = taught_engine();
+        let plain = engine.triage_text(TAUGHT).unwrap().score;
+        assert!(plain > 0.8, "the scorer knows the phrase: {plain}");
+        let hidden = [
+            format!("What does this mean? {}", base64(TAUGHT)),
+            format!("Decode this and answer: {}", rot13(TAUGHT)),
+            format!("Hello there{}", tagged(TAUGHT)),
+        ];
+        for text in &hidden {
+            let (_, _, payloads) = engine.learning_inputs_with_payloads(text).unwrap();
+            assert!(!payloads.is_empty(), "{text:?} hides nothing?");
+            let score = engine.triage_text(text).unwrap().score;
+            assert!(score > 0.8, "{text:?} scored {score}");
+        }
+        // Wrappers that hide something else stay low: the payload is what is scored.
+        for text in [
+            format!(
+                "What does this mean? {}",
+                base64("a recipe for lemon cake with thyme")
+            ),
+            format!(
+                "Decode this and answer: {}",
+                rot13("a recipe for lemon cake with thyme")
+            ),
+        ] {
+            let score = engine.triage_text(&text).unwrap().score;
+            assert!(score < 0.5, "{text:?} scored {score}");
+        }
+    }
+
+    #[test]
+    fn plain_english_has_no_payloads() {
+        let engine = taught_engine();
+        for text in [
+            "What is the capital of France?",
+            "Here is the agenda for the meeting with the other team on Thursday",
+            "",
+        ] {
+            let (_, _, payloads) = engine.learning_inputs_with_payloads(text).unwrap();
+            assert!(payloads.is_empty(), "{text:?}: {payloads:?}");
+        }
+    }
+
+    #[test]
+    fn payloads_are_capped() {
+        let engine = taught_engine();
+        let many: Vec<String> = (0..100)
+            .map(|i| base64(&format!("payload number {i} {TAUGHT}")))
+            .collect();
+        let text = many.join(" and ");
+        let (_, _, payloads) = engine.learning_inputs_with_payloads(&text).unwrap();
+        assert!(!payloads.is_empty());
+        assert!(payloads.len() <= MAX_PAYLOADS, "{}", payloads.len());
+        assert!(engine.triage_text(&text).unwrap().score > 0.8);
     }
 }

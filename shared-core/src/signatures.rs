@@ -999,10 +999,15 @@ const ROT13_ALWAYS_BELOW: usize = 256;
 /// probably ROT13 (short texts always get the ROT13 views; they cost little there). Letters-only
 /// tokens long enough to be several words run together call for the compact view.
 fn extra_views(v: &Views) -> (bool, bool) {
+    let rot13 = v.words.len() < ROT13_ALWAYS_BELOW || reads_as_rot13(v);
+    (rot13, v.hints.merged_words > 0)
+}
+
+/// True when the text is probably ROT13: the ROT13 images of `th` and `he` occur at least twice
+/// and outnumber the originals.
+pub(crate) fn reads_as_rot13(v: &Views) -> bool {
     let h = v.hints;
-    let rot13 = v.words.len() < ROT13_ALWAYS_BELOW
-        || (h.rot13_bigrams >= 2 && h.rot13_bigrams > h.english_bigrams);
-    (rot13, h.merged_words > 0)
+    h.rot13_bigrams >= 2 && h.rot13_bigrams > h.english_bigrams
 }
 
 /// Word views hold only letters, digits and single spaces: a Latin word must not continue

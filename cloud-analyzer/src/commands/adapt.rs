@@ -226,7 +226,7 @@ pub fn run(
                     t_policy.escalate,
                     t_policy.block,
                     trained.cloud.meta.block_threshold,
-                    || trained.cloud.probability(&features[i].cloud),
+                    || trained.cloud.probability_of(&features[i]),
                 );
                 d == Decision::Block
             };

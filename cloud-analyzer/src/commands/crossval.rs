@@ -67,6 +67,10 @@ pub struct CrossvalArgs {
     /// Never set aside a generated family whole for calibration (see `FitConfig`).
     #[arg(long)]
     calibrate_on_collected_only: bool,
+    /// Average this many edge models trained on different calibration splits (see
+    /// `FitConfig::edge_bags`).
+    #[arg(long)]
+    edge_bags: Option<usize>,
     /// Add this many joined benign examples per fold, made from that fold's training items
     /// (as `train --joined`).
     #[arg(long, default_value_t = 0)]
@@ -158,6 +162,9 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
         config.calibration_folds = k;
     }
     config.min_families = args.min_families;
+    if let Some(k) = args.edge_bags {
+        config.edge_bags = k;
+    }
     if let Some(x) = args.edge_epochs {
         config.edge.epochs = x;
     }
@@ -213,7 +220,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
                 edge_score: verdict.score,
                 edge_decision: verdict.decision,
                 learned,
-                cloud: trained.cloud.probability(&features[i].cloud),
+                cloud: trained.cloud.probability_of(&features[i]),
                 cloud_threshold: trained.cloud.meta.block_threshold,
                 escalate_at: engine.policy().thresholds.escalate,
                 block_at: engine.policy().thresholds.block,

@@ -251,7 +251,7 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
                 Ok(v) => (v.score, v.decision),
                 Err(_) => (1.0, Decision::Block),
             };
-            let cloud_p = cloud.probability(&features.cloud);
+            let cloud_p = cloud.probability_of(&features);
             let (_, single) = cascade_decision(
                 edge_score,
                 edge_decision,

@@ -87,7 +87,7 @@ pub fn run(
                     Err(_) => (1.0, Decision::Block, false),
                 },
                 Tier::Cloud => {
-                    let p = cloud.probability(&featurizer.featurize(&item.text).cloud);
+                    let p = cloud.probability_of(&featurizer.featurize(&item.text));
                     let d = if p >= threshold {
                         Decision::Block
                     } else {
@@ -104,7 +104,7 @@ pub fn run(
                             t.escalate,
                             t.block,
                             threshold,
-                            || cloud.probability(&featurizer.featurize(&item.text).cloud),
+                            || cloud.probability_of(&featurizer.featurize(&item.text)),
                         );
                         (s, d, v.decision == Decision::Escalate)
                     }

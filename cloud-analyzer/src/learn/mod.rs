@@ -107,6 +107,12 @@ pub struct FitConfig {
     /// With the single hold-out split: never set aside a generated or joined family whole
     /// (experiments; see the README, "How stable these numbers are").
     pub calibrate_on_collected_only: bool,
+    /// With the single hold-out split: the edge scorer is the average of this many edge
+    /// models, each trained on its own seeded split and calibrated on the families that split
+    /// set aside. Averaging calibrated logits of linear models is one linear model (weights
+    /// `Σ aₖ·wₖ / K`), so the edge still ships one weights file; the spread that one split's
+    /// choice of families causes averages out. 1 keeps the single model.
+    pub edge_bags: usize,
 }
 
 impl FitConfig {
@@ -133,6 +139,7 @@ impl FitConfig {
             refit: false,
             calibration_folds: 0,
             calibrate_on_collected_only: false,
+            edge_bags: 1,
         }
     }
 }
@@ -144,6 +151,11 @@ pub struct Featurized {
     pub edge: Example,
     /// Cloud-model input.
     pub cloud: Example,
+    /// Cloud-model inputs of what the text hides (decoded spans, tag-character text, a ROT13
+    /// reading), each with the text's signal vector: the cloud tier scores the strongest of
+    /// them and the text, as the edge does ([`CloudClassifier::probability_of`]). Training
+    /// uses only [`Featurized::cloud`].
+    pub payloads: Vec<Example>,
 }
 
 /// Computes model inputs from texts: shared-core's normalized words view, hashed n-grams, and
@@ -168,15 +180,26 @@ impl Featurizer {
         while !text.is_char_boundary(cut) {
             cut -= 1;
         }
-        let (words, signals) = self
+        let (words, signals, hidden) = self
             .signatures_only
-            .learning_inputs(&text[..cut])
-            .unwrap_or_else(|_| (views(&text[..cut]).words, [0.0; SIGNALS]));
+            .learning_inputs_with_payloads(&text[..cut])
+            .unwrap_or_else(|_| (views(&text[..cut]).words, [0.0; SIGNALS], Vec::new()));
         let (edge_idx, edge_val) = FeatureSpec { dim: EDGE_DIM }.featurize(&words);
-        let (cloud_idx, cloud_val) = FeatureSpec {
+        let cloud_spec = FeatureSpec {
             dim: CLOUD_SHAPE.dim as u32,
-        }
-        .featurize(&words);
+        };
+        let (cloud_idx, cloud_val) = cloud_spec.featurize(&words);
+        let payloads = hidden
+            .iter()
+            .map(|w| {
+                let (indices, value) = cloud_spec.featurize(w);
+                Example {
+                    indices,
+                    value,
+                    signals: signals.to_vec(),
+                }
+            })
+            .collect();
         Featurized {
             edge: Example {
                 indices: edge_idx,
@@ -188,6 +211,7 @@ impl Featurizer {
                 value: cloud_val,
                 signals: signals.to_vec(),
             },
+            payloads,
         }
     }
 }
@@ -404,23 +428,28 @@ pub fn fit(
     };
     let plain = backend.device();
     let device = plain.clone().autodiff();
+    // The edge model's float weights, n-gram signal weights and bias.
+    let train_edge_floats =
+        |idx: &[usize], stage: &str, progress: &mut dyn FnMut(&str, usize, f64)| {
+            plain.seed(config.seed);
+            let (x, y, w) = pick_train(idx, true);
+            let model = train(
+                EdgeModel::new(EDGE_DIM as usize, &device),
+                |m: &EdgeModel, i, v, s| m.forward(i, v, s),
+                &x,
+                &y,
+                &w,
+                config.edge,
+                &device,
+                |e, l| progress(stage, e, l),
+            );
+            let model = model.valid();
+            let (weights, bias) = model.export();
+            (weights, model.export_signals(), bias)
+        };
     let train_edge = |idx: &[usize], stage: &str, progress: &mut dyn FnMut(&str, usize, f64)| {
-        plain.seed(config.seed);
-        let (x, y, w) = pick_train(idx, true);
-        let model = train(
-            EdgeModel::new(EDGE_DIM as usize, &device),
-            |m: &EdgeModel, i, v, s| m.forward(i, v, s),
-            &x,
-            &y,
-            &w,
-            config.edge,
-            &device,
-            |e, l| progress(stage, e, l),
-        );
-        let model = model.valid();
-        let (weights, bias) = model.export();
-        LinearScorer::from_weights(&weights, model.export_signals(), bias, 1.0, 0.0)
-            .map_err(|e| e.to_string())
+        let (weights, signals, bias) = train_edge_floats(idx, stage, progress);
+        LinearScorer::from_weights(&weights, signals, bias, 1.0, 0.0).map_err(|e| e.to_string())
     };
     let train_cloud = |idx: &[usize], stage: &str, progress: &mut dyn FnMut(&str, usize, f64)| {
         plain.seed(config.seed ^ 0x5EED);
@@ -476,6 +505,44 @@ pub fn fit(
         let (xc, yc) = pick(&calib_idx, true);
         let margins: Vec<f32> = xc.iter().map(|e| edge_margin(&edge_cal, e)).collect();
         let edge_curve = metrics::fit_platt(&margins, &yc);
+        // Bagged: more splits, each model calibrated on what its split set aside, averaged
+        // as calibrated logits (one linear model).
+        let (edge_cal, edge_curve) = if config.edge_bags > 1 {
+            let mut sum_w = vec![0.0f32; EDGE_DIM as usize];
+            let mut sum_s = [0.0f32; SIGNALS];
+            let mut sum_b = 0.0f32;
+            for k in 0..config.edge_bags {
+                let seed_k = config.seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let (fit_k, calib_k) = calibration_split(
+                    labels,
+                    families,
+                    config.calibration_share,
+                    seed_k,
+                    config.calibrate_on_collected_only,
+                );
+                let (w, sig, b) = train_edge_floats(&fit_k, &format!("edge/bag{k}"), &mut progress);
+                let quantized = LinearScorer::from_weights(&w, sig, b, 1.0, 0.0)
+                    .map_err(|e| e.to_string())?;
+                let (xk, yk) = pick(&calib_k, true);
+                let margins: Vec<f32> = xk.iter().map(|e| edge_margin(&quantized, e)).collect();
+                let (a, c) = metrics::fit_platt(&margins, &yk);
+                for (acc, x) in sum_w.iter_mut().zip(&w) {
+                    *acc += a * x;
+                }
+                for (acc, x) in sum_s.iter_mut().zip(sig) {
+                    *acc += a * x;
+                }
+                sum_b += a * b + c;
+            }
+            let k = config.edge_bags as f32;
+            sum_w.iter_mut().for_each(|x| *x /= k);
+            sum_s.iter_mut().for_each(|x| *x /= k);
+            let averaged = LinearScorer::from_weights(&sum_w, sum_s, sum_b / k, 1.0, 0.0)
+                .map_err(|e| e.to_string())?;
+            (averaged, (1.0, 0.0))
+        } else {
+            (edge_cal, edge_curve)
+        };
         let cloud_cal = train_cloud(&fit_idx, "cloud/cal", &mut progress);
         let (xc, yc) = pick(&calib_idx, false);
         let margins = predict(&cloud_cal, cloud_forward, &xc, &plain);

@@ -203,7 +203,7 @@ impl Service {
                 let p = self
                     .cloud
                     .lock()
-                    .map(|c| c.probability(&features.cloud))
+                    .map(|c| c.probability_of(features))
                     .unwrap_or(1.0);
                 probability = Some(p);
                 p

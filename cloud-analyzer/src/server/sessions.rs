@@ -172,9 +172,14 @@ impl Service {
         let cloud_p = match self.cloud.lock() {
             Ok(cloud) => {
                 let encoding = cloud.encode(&features.cloud);
-                let p = outcome
-                    .cloud_probability
-                    .unwrap_or_else(|| cloud.probability_together(&[&encoding]));
+                // What the prompt hides (decoded payloads) is scored too, as on escalation.
+                let p = outcome.cloud_probability.unwrap_or_else(|| {
+                    if features.payloads.is_empty() {
+                        cloud.probability_together(&[&encoding])
+                    } else {
+                        cloud.probability_of(features)
+                    }
+                });
                 if self.sessions.reference.is_some() {
                     outcome.adapter_input = Some(AdapterInput::new(
                         &encoding.sum,
