@@ -36,6 +36,11 @@ pub struct TrainArgs {
     /// (see the README, "Learned detectors"); 0 = one hold-out split.
     #[arg(long)]
     calibration_folds: Option<usize>,
+    /// Average this many edge models trained on different calibration splits (default 1;
+    /// an experiment, see `FitConfig::edge_bags` and the README, "How stable these numbers
+    /// are").
+    #[arg(long)]
+    edge_bags: Option<usize>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -59,6 +64,9 @@ fn train(args: &TrainArgs) -> Result<(), String> {
     if let Some(k) = args.calibration_folds {
         config.calibration_folds = k;
     }
+    if let Some(k) = args.edge_bags {
+        config.edge_bags = k.max(1);
+    }
     let runs = if config.calibration_folds >= 2 {
         config.calibration_folds + 1
     } else if config.refit {
@@ -70,7 +78,15 @@ fn train(args: &TrainArgs) -> Result<(), String> {
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(((config.edge.epochs + config.cloud.epochs) * runs * fits) as u64)
+        let bags = if config.calibration_folds >= 2 {
+            0
+        } else {
+            config.edge_bags.saturating_sub(1)
+        };
+        ProgressBar::new(
+            ((config.edge.epochs + config.cloud.epochs) * runs * fits
+                + config.edge.epochs * bags * fits) as u64,
+        )
     };
     bar.set_style(
         ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} epochs  {msg}")

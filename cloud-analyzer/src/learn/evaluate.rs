@@ -40,7 +40,9 @@ pub struct Outcome {
 /// The cascade's decision: the edge decides what it is sure about; the cloud tier decides what
 /// the edge escalates, blocking when the mean of the two calibrated probabilities — the edge's
 /// score and the cloud classifier's — reaches the cloud threshold (an ensemble of two models
-/// that see the text differently). `cloud` returns the
+/// that see the text differently). An escalated prompt whose edge score reached the block
+/// threshold is one whose block the edge itself overruled (the text discusses attacks): its
+/// score is not evidence then, and the cloud probability alone decides. `cloud` returns the
 /// cloud probability. Returns (score, decision); the score ranks items the way the cascade
 /// treats them: escalated items take the band between the edge's escalate and block
 /// thresholds, ordered by that combined probability.
@@ -55,7 +57,12 @@ pub fn cascade_decision(
     match edge {
         Decision::Allow | Decision::Block => (edge_score, edge),
         Decision::Escalate => {
-            let p = (cloud() + edge_score) / 2.0;
+            let cloud = cloud();
+            let p = if edge_score >= block_at {
+                cloud
+            } else {
+                (cloud + edge_score) / 2.0
+            };
             let block = p >= cloud_threshold;
             let score = escalate_at + (block_at - escalate_at) * p.clamp(0.0, 1.0);
             let decision = if block {
@@ -310,4 +317,26 @@ pub fn render(r: &Report) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_overruled_edge_block_leaves_the_decision_to_the_cloud() {
+        let decide = |edge: f32, cloud: f32| {
+            cascade_decision(edge, Decision::Escalate, 0.35, 0.94, 0.7, || cloud).1
+        };
+        // Uncertain edge: the mean decides.
+        assert_eq!(decide(0.8, 0.65), Decision::Block);
+        assert_eq!(decide(0.5, 0.65), Decision::Allow);
+        // The edge reached its block threshold and escalated anyway (discussion): the cloud
+        // alone decides, whatever the edge's score.
+        assert_eq!(decide(1.0, 0.65), Decision::Allow);
+        assert_eq!(decide(1.0, 0.75), Decision::Block);
+        // What the edge decided itself stays.
+        let (_, d) = cascade_decision(0.2, Decision::Allow, 0.35, 0.94, 0.7, || 1.0);
+        assert_eq!(d, Decision::Allow);
+    }
 }
