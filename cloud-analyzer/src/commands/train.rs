@@ -41,6 +41,9 @@ pub struct TrainArgs {
     /// are").
     #[arg(long)]
     edge_bags: Option<usize>,
+    /// Never set aside a generated family whole for calibration (see `FitConfig`).
+    #[arg(long)]
+    calibrate_on_collected_only: bool,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -67,6 +70,7 @@ fn train(args: &TrainArgs) -> Result<(), String> {
     if let Some(k) = args.edge_bags {
         config.edge_bags = k.max(1);
     }
+    config.calibrate_on_collected_only = args.calibrate_on_collected_only;
     let runs = if config.calibration_folds >= 2 {
         config.calibration_folds + 1
     } else if config.refit {
