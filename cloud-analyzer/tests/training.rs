@@ -146,3 +146,57 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn bagged_edge_is_one_deterministic_linear_model_that_still_ranks() {
+    let items = sample();
+    let featurizer = Featurizer::new().unwrap();
+    let features: Vec<_> = items
+        .iter()
+        .map(|i| featurizer.featurize(&i.text))
+        .collect();
+    let labels: Vec<bool> = items.iter().map(|i| i.malicious).collect();
+    let families: Vec<&str> = items.iter().map(|i| i.family.as_str()).collect();
+    let edge = |bags| {
+        let mut config = quick_config(7);
+        config.edge_bags = bags;
+        fit(
+            &features,
+            &labels,
+            &families,
+            &config,
+            Backend::default_backend(),
+            |_, _, _| {},
+        )
+        .unwrap()
+        .edge
+    };
+    let single = edge(1);
+    let bagged = edge(3);
+    assert_eq!(
+        bagged.to_bytes(),
+        edge(3).to_bytes(),
+        "bagging is not deterministic"
+    );
+    // The averaged logits are calibrated probabilities already: they must still rank attacks
+    // above benign prompts on the data they came from.
+    let probabilities = |scorer: &LinearScorer| -> Vec<f32> {
+        features
+            .iter()
+            .map(|f| scorer.calibrate(edge_margin(scorer, &f.edge)))
+            .collect()
+    };
+    let scores = probabilities(&bagged);
+    // Bags trained on other splits are other models: the average is not bag 0 (the single
+    // model's own split) rescaled.
+    let moved = scores
+        .iter()
+        .zip(probabilities(&single))
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        moved > 0.01,
+        "three bags scored like the single model ({moved})"
+    );
+    let auc = cloud_analyzer::learn::metrics::roc_auc(&scores, &labels).unwrap();
+    assert!(auc > 0.9, "bagged edge AUC {auc}");
+}
