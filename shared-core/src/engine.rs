@@ -26,10 +26,11 @@ const MAX_PAYLOADS: usize = 16;
 /// Weight multiplier for attack phrases found under an obfuscating layer.
 const OBFUSCATED_BOOST: f32 = 1.25;
 
-/// Keeps a hidden payload's words view for the learned scorer, up to [`MAX_PAYLOADS`].
-fn push_payload(payloads: &mut Vec<String>, words: String) {
+/// Keeps a hidden payload's words view (with its segment's role weight) for the learned
+/// scorer, up to [`MAX_PAYLOADS`] per request.
+fn push_payload(payloads: &mut Vec<(String, f32)>, words: String, role_weight: f32) {
     if payloads.len() < MAX_PAYLOADS && !words.trim().is_empty() {
-        payloads.push(words);
+        payloads.push((words, role_weight));
     }
 }
 
@@ -298,18 +299,14 @@ impl Engine {
                 layer: Layer::Plain,
                 depth: 0,
             };
-            let mut hidden = Vec::new();
             let words = self.scan_text(
                 &segment.text,
                 origin,
                 &mut budget,
                 &mut evidence,
-                &mut hidden,
+                &mut payloads,
             );
-            let role_weight = self.policy.role_weights.get(segment.role);
-            let room = MAX_PAYLOADS.saturating_sub(payloads.len());
-            payloads.extend(hidden.into_iter().take(room).map(|w| (w, role_weight)));
-            texts.push((words, role_weight));
+            texts.push((words, self.policy.role_weights.get(segment.role)));
             let to_redact = self.sensitive_data(&segment.text, origin, &mut evidence);
             if !to_redact.is_empty() {
                 rewritten[i] = Some(redactor.apply(&segment.text, &to_redact, segment.message));
@@ -363,7 +360,7 @@ impl Engine {
         origin: Origin,
         budget: &mut usize,
         evidence: &mut Evidence,
-        payloads: &mut Vec<String>,
+        payloads: &mut Vec<(String, f32)>,
     ) -> String {
         let mut v = views(text);
         if let Some(allow) = &self.allowlist {
@@ -432,7 +429,7 @@ impl Engine {
                     ..origin
                 };
                 let words = self.scan_text(&hidden, inner, budget, evidence, payloads);
-                push_payload(payloads, words);
+                push_payload(payloads, words, role_weight);
             }
             for decoded in decode_spans(text, budget) {
                 let layer = if origin.layer == Layer::Plain {
@@ -446,11 +443,11 @@ impl Engine {
                     ..origin
                 };
                 let words = self.scan_text(&decoded.text, inner, budget, evidence, payloads);
-                push_payload(payloads, words);
+                push_payload(payloads, words, role_weight);
             }
         }
-        if crate::signatures::reads_as_rot13(&v) {
-            push_payload(payloads, crate::signatures::rot13(&v.words));
+        if payloads.len() < MAX_PAYLOADS && crate::signatures::reads_as_rot13(&v) {
+            push_payload(payloads, crate::signatures::rot13(&v.words), role_weight);
         }
         v.words
     }

@@ -502,48 +502,51 @@ pub fn fit(
             train_cloud(&all_idx, "cloud", &mut progress),
         )
     } else {
-        // Calibration curves from models that did not see the calibration part.
-        let edge_cal = train_edge(&fit_idx, "edge/cal", &mut progress)?;
-        let (xc, yc) = pick(&calib_idx, true);
-        let margins: Vec<f32> = xc.iter().map(|e| edge_margin(&edge_cal, e)).collect();
-        let edge_curve = metrics::fit_platt(&margins, &yc);
-        // Bagged: more splits, each model calibrated on what its split set aside, averaged
-        // as calibrated logits (one linear model).
-        let (edge_cal, edge_curve) = if config.edge_bags > 1 {
-            let mut sum_w = vec![0.0f32; EDGE_DIM as usize];
-            let mut sum_s = [0.0f32; SIGNALS];
-            let mut sum_b = 0.0f32;
-            for k in 0..config.edge_bags {
-                let seed_k = config.seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                let (fit_k, calib_k) = calibration_split(
+        // Calibration curves from models that did not see the calibration part. With
+        // `edge_bags` > 1, more splits (bag 0 is the split above), each edge model calibrated
+        // on what its split set aside, averaged as calibrated logits (one linear model).
+        let bags = config.edge_bags.max(1);
+        let mut sum_w = vec![0.0f32; EDGE_DIM as usize];
+        let mut sum_s = [0.0f32; SIGNALS];
+        let mut sum_b = 0.0f32;
+        let mut first = None;
+        for k in 0..bags {
+            let split;
+            let (fit_k, calib_k, stage) = if k == 0 {
+                (&fit_idx, &calib_idx, "edge/cal".to_string())
+            } else {
+                split = calibration_split(
                     labels,
                     families,
                     config.calibration_share,
-                    seed_k,
+                    config.seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
                     config.calibrate_on_collected_only,
                 );
-                let (w, sig, b) = train_edge_floats(&fit_k, &format!("edge/bag{k}"), &mut progress);
-                let quantized =
-                    LinearScorer::from_weights(&w, sig, b, 1.0, 0.0).map_err(|e| e.to_string())?;
-                let (xk, yk) = pick(&calib_k, true);
-                let margins: Vec<f32> = xk.iter().map(|e| edge_margin(&quantized, e)).collect();
-                let (a, c) = metrics::fit_platt(&margins, &yk);
-                for (acc, x) in sum_w.iter_mut().zip(&w) {
-                    *acc += a * x;
-                }
-                for (acc, x) in sum_s.iter_mut().zip(sig) {
-                    *acc += a * x;
-                }
+                (&split.0, &split.1, format!("edge/bag{k}"))
+            };
+            let (w, sig, b) = train_edge_floats(fit_k, &stage, &mut progress);
+            let scorer =
+                LinearScorer::from_weights(&w, sig, b, 1.0, 0.0).map_err(|e| e.to_string())?;
+            let (xc, yc) = pick(calib_k, true);
+            let margins: Vec<f32> = xc.iter().map(|e| edge_margin(&scorer, e)).collect();
+            let (a, c) = metrics::fit_platt(&margins, &yc);
+            if bags > 1 {
+                sum_w.iter_mut().zip(&w).for_each(|(acc, x)| *acc += a * x);
+                sum_s.iter_mut().zip(sig).for_each(|(acc, x)| *acc += a * x);
                 sum_b += a * b + c;
             }
-            let k = config.edge_bags as f32;
-            sum_w.iter_mut().for_each(|x| *x /= k);
-            sum_s.iter_mut().for_each(|x| *x /= k);
-            let averaged = LinearScorer::from_weights(&sum_w, sum_s, sum_b / k, 1.0, 0.0)
-                .map_err(|e| e.to_string())?;
-            (averaged, (1.0, 0.0))
-        } else {
-            (edge_cal, edge_curve)
+            first.get_or_insert((scorer, (a, c)));
+        }
+        let (edge_cal, edge_curve) = match first {
+            Some(single) if bags == 1 => single,
+            _ => {
+                let k = bags as f32;
+                sum_w.iter_mut().for_each(|x| *x /= k);
+                sum_s.iter_mut().for_each(|x| *x /= k);
+                let averaged = LinearScorer::from_weights(&sum_w, sum_s, sum_b / k, 1.0, 0.0)
+                    .map_err(|e| e.to_string())?;
+                (averaged, (1.0, 0.0))
+            }
         };
         let cloud_cal = train_cloud(&fit_idx, "cloud/cal", &mut progress);
         let (xc, yc) = pick(&calib_idx, false);
