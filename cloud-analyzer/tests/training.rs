@@ -16,6 +16,16 @@ fn sample() -> Vec<data::Item> {
     items.into_iter().step_by(8).collect()
 }
 
+/// Training seeds the backend's global random generator: tests that train take turns, or two
+/// trainings interleave their draws and the determinism checks fail at random.
+static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    TRAINING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn quick_config(seed: u64) -> FitConfig {
     let mut config = FitConfig::new(seed);
     config.edge.epochs = 3;
@@ -25,6 +35,7 @@ fn quick_config(seed: u64) -> FitConfig {
 
 #[test]
 fn retraining_on_the_same_data_gives_the_same_weights() {
+    let _turn = one_at_a_time();
     let items = sample();
     let featurizer = Featurizer::new().unwrap();
     let features: Vec<_> = items
@@ -74,6 +85,7 @@ fn retraining_on_the_same_data_gives_the_same_weights() {
 
 #[test]
 fn shared_core_scores_match_burn_to_within_quantization() {
+    let _turn = one_at_a_time();
     use burn::module::Module;
     let items = sample();
     let featurizer = Featurizer::new().unwrap();
@@ -149,6 +161,7 @@ fn tempdir() -> std::path::PathBuf {
 
 #[test]
 fn bagged_edge_is_one_deterministic_linear_model_that_still_ranks() {
+    let _turn = one_at_a_time();
     let items = sample();
     let featurizer = Featurizer::new().unwrap();
     let features: Vec<_> = items
