@@ -240,9 +240,13 @@ class Guard:
     def __init__(self, paths):
         self.sets, self.index = [], {}
         for p in paths:
-            for line in open(p, encoding="utf-8"):
+            for n, line in enumerate(open(p, encoding="utf-8"), 1):
                 if line.strip():
-                    s = shingles(json.loads(line)["text"])
+                    try:
+                        text = json.loads(line)["text"]
+                    except (ValueError, KeyError, TypeError) as e:
+                        sys.exit(f"{p}:{n}: not a labelled JSONL line ({e})")
+                    s = shingles(str(text))
                     k = len(self.sets)
                     self.sets.append(s)
                     for g in s:

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Re-decides the cascade from `cloud-analyzer crossval --dump FILE` scores over a threshold grid.
+
+Prints the default thresholds' recall/FPR, the block/cloud thresholds with the best recall at
+FPR <= 1 % (allow threshold fixed, 0.35 by default), the per-family block rates there, and, per
+malicious family, the ROC AUC of the edge and cloud scores against all benign items.
+
+Approximation: the dump has the edge's decision at the default thresholds only, so an item the
+edge escalated because its text discusses attacks is only known as such above 0.94.
+
+Usage: python3 scripts/data/redecide_cascade.py DUMP.jsonl [ALLOW_THRESHOLD]
+"""
+import bisect
+import json
+import sys
+
+
+def load(path):
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            try:
+                r = json.loads(line)
+                float(r["edge_score"]), float(r["cloud"]), r["label"], r["family"], r["edge_decision"]
+            except (ValueError, KeyError, TypeError) as e:
+                sys.exit(f"{path}:{n}: not a crossval dump line ({e})")
+            rows.append(r)
+    if not rows:
+        sys.exit(f"{path}: empty")
+    return rows
+
+
+def blocked(r, allow_at, block_at, cloud_at):
+    s, d, c = r["edge_score"], r["edge_decision"], r["cloud"]
+    if d == "block" or (s >= block_at and (d != "escalate" or s < 0.94)):
+        return True
+    if s < allow_at and d != "escalate":
+        return False
+    if s >= block_at:  # escalated although the edge would block: the cloud alone decides
+        return c >= cloud_at
+    return (s + c) / 2 >= cloud_at
+
+
+def rates(rows, *t):
+    mal = [r for r in rows if r["label"] == "malicious"]
+    ben = [r for r in rows if r["label"] == "benign"]
+    recall = sum(blocked(r, *t) for r in mal) / max(1, len(mal))
+    fpr = sum(blocked(r, *t) for r in ben) / max(1, len(ben))
+    escalated = sum(t[0] <= r["edge_score"] < t[1] for r in ben) / max(1, len(ben))
+    return recall, fpr, escalated
+
+
+def auc(scores, reference):
+    ref = sorted(reference)
+    wins = sum(bisect.bisect_left(ref, x) + 0.5 * (bisect.bisect_right(ref, x) - bisect.bisect_left(ref, x))
+               for x in scores)
+    return wins / max(1, len(scores) * len(ref))
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    rows = load(sys.argv[1])
+    allow_at = float(sys.argv[2]) if len(sys.argv) > 2 else 0.35
+    print("default 0.35/0.94/0.86: recall %.3f FPR %.3f benign escalated %.3f" % rates(rows, 0.35, 0.94, 0.86))
+    best = None
+    for block_at in [0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.88, 0.90, 0.92, 0.94, 0.96, 0.98]:
+        for cloud_at in [x / 100 for x in range(40, 100, 2)]:
+            recall, fpr, esc = rates(rows, allow_at, block_at, cloud_at)
+            if fpr <= 0.01 and (best is None or recall > best[0]):
+                best = (recall, fpr, block_at, cloud_at, esc)
+    if best is None:
+        print("no thresholds on the grid keep FPR <= 1 %")
+        return
+    print("best at FPR <= 1 %%: recall %.3f FPR %.3f block %.2f cloud %.2f benign escalated %.3f" % best)
+    benign = [r for r in rows if r["label"] == "benign"]
+    for fam in sorted({r["family"] for r in rows}):
+        xs = [r for r in rows if r["family"] == fam]
+        share = sum(blocked(r, allow_at, best[2], best[3]) for r in xs) / len(xs)
+        line = f"  {fam:28s} n={len(xs):4d} blocked {100 * share:5.1f}%"
+        if fam.startswith("m:"):
+            line += "  edge AUC %.3f  cloud AUC %.3f" % (
+                auc([r["edge_score"] for r in xs], [r["edge_score"] for r in benign]),
+                auc([r["cloud"] for r in xs], [r["cloud"] for r in benign]))
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
