@@ -8,6 +8,8 @@
 //!   `regex::RegexSet` over the same phrase lists (alternations, gaps and all), matched on the
 //!   lowercased, normalized words view, plus the template list on the symbols view.
 //!
+//! - `scorer_text_margin/{1,10,100}KB`: the learned scorer's n-gram stage on the benign text.
+//!
 //! Run: `cargo bench -p mnemosyne-benches --bench triage`.
 
 // A benchmark whose setup fails should stop loudly.
@@ -18,6 +20,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use mnemosyne_benches::text;
 use regex::RegexSet;
+use shared_core::scorer::LinearScorer;
 use shared_core::signatures::{SignatureSet, BUILTIN_PHRASE_FILES, BUILTIN_TEMPLATE_FILE};
 use shared_core::{views, Engine, Policy};
 
@@ -176,5 +179,26 @@ fn bench_signatures(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_triage, bench_normalize, bench_signatures);
+/// The learned scorer's n-gram stage alone (hashing, counting distinct buckets, summing their
+/// weights) on the normalized benign text.
+fn bench_scorer(c: &mut Criterion) {
+    let scorer = LinearScorer::builtin().expect("shipped edge weights");
+    let mut group = c.benchmark_group("scorer_text_margin");
+    for (size, label) in SIZES {
+        let words = views(&text(size, false)).words;
+        group.throughput(Throughput::Bytes(words.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(label), &words, |bench, w| {
+            bench.iter(|| scorer.text_margin(black_box(w)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_triage,
+    bench_normalize,
+    bench_signatures,
+    bench_scorer
+);
 criterion_main!(benches);

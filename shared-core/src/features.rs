@@ -98,80 +98,95 @@ fn fnv1a(seed: u32, bytes: &[u8]) -> u32 {
     h
 }
 
+/// Appends the FNV-1a hash (masked) of every `N`-byte window of an ASCII text, at most `left`
+/// of them. A fixed `N` and no early exit per window keep the loop branch-free, so the windows'
+/// multiplications overlap (or vectorize).
+fn ascii_char_ngrams<const N: usize>(
+    bytes: &[u8],
+    seed: u32,
+    mask: u32,
+    left: usize,
+    out: &mut Vec<u32>,
+) {
+    let count = (bytes.len() + 1).saturating_sub(N).min(left);
+    out.extend(bytes.windows(N).take(count).map(|w| {
+        let mut h: u32 = 0x811C_9DC5 ^ seed;
+        for &b in w.iter().take(N) {
+            h ^= u32::from(b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+        h & mask
+    }));
+}
+
 impl FeatureSpec {
-    /// Calls `f` with the bucket index of every n-gram of a normalized text (the *words* view),
-    /// duplicates included, at most [`MAX_FEATURES`] times. Stops as soon as the cap is reached,
-    /// so a huge text costs no more than one of [`MAX_FEATURES`] n-grams.
-    fn for_each_bucket(&self, words: &str, mut f: impl FnMut(u32)) {
+    /// Appends to `out` the bucket index of every n-gram of a normalized text (the *words*
+    /// view), duplicates included, in a fixed order (character 3-grams, 5-grams, then words and
+    /// word bigrams), at most [`MAX_FEATURES`] of them: a huge text costs no more than one of
+    /// [`MAX_FEATURES`] n-grams.
+    fn buckets_into(&self, words: &str, out: &mut Vec<u32>) {
         let mask = self.dim.saturating_sub(1);
         let bytes = words.as_bytes();
-        let mut left = MAX_FEATURES;
-        // Returns false once the cap is reached.
-        let mut emit = |h: u32| {
-            if left == 0 {
-                return false;
-            }
-            left -= 1;
-            f(h & mask);
-            true
-        };
+        let cap = out.len() + MAX_FEATURES;
+        let left = |out: &Vec<u32>| cap.saturating_sub(out.len());
         // Character n-grams over char boundaries, with spaces as word edges.
-        let ascii = words.is_ascii();
-        // Past MAX_FEATURES + the largest n, the first n-gram pass alone reaches the cap, so
-        // later char boundaries are never read.
-        let starts: Vec<usize> = if ascii {
-            Vec::new()
+        if words.is_ascii() {
+            const _: () = assert!(CHAR_NGRAMS[0] == 3 && CHAR_NGRAMS[1] == 5);
+            ascii_char_ngrams::<3>(bytes, 1, mask, left(out), out);
+            ascii_char_ngrams::<5>(bytes, 2, mask, left(out), out);
         } else {
-            words
+            // Past MAX_FEATURES + the largest n, the first n-gram pass alone reaches the cap,
+            // so later char boundaries are never read.
+            let starts: Vec<usize> = words
                 .char_indices()
                 .map(|(i, _)| i)
                 .chain(core::iter::once(bytes.len()))
                 .take(MAX_FEATURES + LONGEST_CHAR_NGRAM + 1)
-                .collect()
-        };
-        for (k, &n) in CHAR_NGRAMS.iter().enumerate() {
-            let seed = k as u32 + 1;
-            if ascii {
-                for w in bytes.windows(n) {
-                    if !emit(fnv1a(seed, w)) {
-                        return;
-                    }
-                }
-            } else {
-                for w in starts.windows(n + 1) {
-                    if let (Some(&a), Some(&b)) = (w.first(), w.last()) {
-                        if !emit(fnv1a(seed, &bytes[a..b])) {
-                            return;
-                        }
-                    }
-                }
+                .collect();
+            for (k, &n) in CHAR_NGRAMS.iter().enumerate() {
+                let seed = k as u32 + 1;
+                let room = left(out);
+                out.extend(
+                    starts
+                        .windows(n + 1)
+                        .filter_map(|w| Some(fnv1a(seed, &bytes[*w.first()?..*w.last()?]) & mask))
+                        .take(room),
+                );
             }
+        }
+        if left(out) == 0 {
+            return;
         }
         // Word unigrams and bigrams.
         // Split on the space byte (never part of a multi-byte character): cheaper than a
         // char searcher on short words.
         let mut prev: Option<&[u8]> = None;
         for word in bytes.split(|&b| b == b' ').filter(|w| !w.is_empty()) {
-            if !emit(fnv1a(101, word)) {
-                return;
-            }
+            out.push(fnv1a(101, word) & mask);
             if let Some(p) = prev {
-                if !emit(fnv1a(fnv1a(102, p), word)) {
+                if left(out) == 0 {
                     return;
                 }
+                out.push(fnv1a(fnv1a(102, p), word) & mask);
+            }
+            if left(out) == 0 {
+                return;
             }
             prev = Some(word);
         }
     }
 
     /// The sum of `weight(bucket)` over the *distinct* buckets of a normalized text, and the
-    /// feature value (1/√n, n distinct buckets). Uses a bitset instead of sorting, and no branch
-    /// on whether a bucket was seen before (that is unpredictable): the edge's fast path.
+    /// feature value (1/√n, n distinct buckets). Hashes every n-gram first (a tight loop), then
+    /// counts each bucket once with a bitset and no branch on whether it was seen before (that
+    /// is unpredictable): the edge's fast path.
     pub fn sum_distinct(&self, words: &str, weight: impl Fn(u32) -> i32) -> (i32, f32) {
+        let mut buckets = Vec::with_capacity((2 * words.len() + 16).min(MAX_FEATURES));
+        self.buckets_into(words, &mut buckets);
         let mut seen = alloc::vec![0u64; (self.dim as usize).div_ceil(64)];
         let mut distinct = 0usize;
         let mut sum = 0i32;
-        self.for_each_bucket(words, |i| {
+        for &i in &buckets {
             if let Some(slot) = seen.get_mut((i / 64) as usize) {
                 let bit = 1u64 << (i % 64);
                 let new = *slot & bit == 0;
@@ -179,7 +194,7 @@ impl FeatureSpec {
                 distinct += usize::from(new);
                 sum += weight(i) & -i32::from(new);
             }
-        });
+        }
         (sum, unit_value(distinct))
     }
 
@@ -187,7 +202,7 @@ impl FeatureSpec {
     /// and the common value each takes (1/√n).
     pub fn featurize(&self, words: &str) -> (Vec<u32>, f32) {
         let mut idx: Vec<u32> = Vec::new();
-        self.for_each_bucket(words, |i| idx.push(i));
+        self.buckets_into(words, &mut idx);
         idx.sort_unstable();
         idx.dedup();
         let value = unit_value(idx.len());
@@ -248,7 +263,7 @@ mod tests {
             near_cap.as_str(),
         ] {
             let mut got = Vec::new();
-            spec.for_each_bucket(text, |i| got.push(i));
+            spec.buckets_into(text, &mut got);
             let mut want = all_buckets(spec, text);
             want.truncate(MAX_FEATURES);
             assert_eq!(got, want, "text of {} bytes", text.len());
