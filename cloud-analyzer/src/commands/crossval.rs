@@ -75,6 +75,33 @@ pub struct CrossvalArgs {
     /// (as `train --joined`).
     #[arg(long, default_value_t = 0)]
     joined: usize,
+    /// Experiment: cut texts longer than this many words into windows of this many words (half
+    /// overlapping); benign training items' windows are added as benign training examples of
+    /// their item's family, and the dump gets each held-out item's strongest cloud window
+    /// (`cloud_windows`). 0: off.
+    #[arg(long, default_value_t = 0)]
+    window_words: usize,
+}
+
+/// Windows of `size` words (stride `size / 2`) of a text longer than `size` words; none
+/// otherwise.
+fn word_windows(text: &str, size: usize) -> Vec<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if size == 0 || words.len() <= size {
+        return Vec::new();
+    }
+    let stride = (size / 2).max(1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    loop {
+        let end = (start + size).min(words.len());
+        out.push(words[start..end].join(" "));
+        if end == words.len() {
+            break;
+        }
+        start += stride;
+    }
+    out
 }
 
 /// Held-out scores of one item.
@@ -84,6 +111,8 @@ struct Held {
     edge_decision: Decision,
     learned: f32,
     cloud: f32,
+    /// Strongest window of the text (`--window-words`), when it has windows.
+    cloud_windows: Option<f32>,
     cloud_threshold: f32,
     escalate_at: f32,
     block_at: f32,
@@ -204,6 +233,18 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
         x.extend(joined.iter().map(|i| featurizer.featurize(&i.text)));
         y.extend(joined.iter().map(|i| i.malicious));
         fams.extend(joined.iter().map(|i| i.family.as_str()));
+        let windowed: Vec<(String, &str)> = fold_items
+            .iter()
+            .filter(|i| !i.malicious)
+            .flat_map(|i| {
+                word_windows(&i.text, args.window_words)
+                    .into_iter()
+                    .map(|w| (w, i.family.as_str()))
+            })
+            .collect();
+        x.extend(windowed.iter().map(|(w, _)| featurizer.featurize(w)));
+        y.extend(windowed.iter().map(|_| false));
+        fams.extend(windowed.iter().map(|(_, f)| *f));
         let t = Instant::now();
         let trained = fit(&x, &y, &fams, &config, args.backend, |_, _, _| {})?;
         let engine = Engine::builder()
@@ -221,6 +262,10 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
                 edge_decision: verdict.decision,
                 learned,
                 cloud: trained.cloud.probability_of(&features[i]),
+                cloud_windows: word_windows(text, args.window_words)
+                    .iter()
+                    .map(|w| trained.cloud.probability_of(&featurizer.featurize(w)))
+                    .reduce(f32::max),
                 cloud_threshold: trained.cloud.meta.block_threshold,
                 escalate_at: engine.policy().thresholds.escalate,
                 block_at: engine.policy().thresholds.block,
@@ -296,6 +341,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
                     "edge_score": h.edge_score,
                     "edge_decision": h.edge_decision.as_str(),
                     "cloud": h.cloud,
+                    "cloud_windows": h.cloud_windows,
                 })
                 .to_string(),
             );
@@ -432,4 +478,20 @@ fn length_matched(lengths: &[f32], labels: &[bool], seed: u64) -> Vec<usize> {
     }
     out.sort_unstable();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::word_windows;
+
+    #[test]
+    fn windows_overlap_by_half_and_cover_every_word() {
+        let text = (0..10).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
+        assert!(word_windows(&text, 10).is_empty(), "a text that fits has none");
+        assert!(word_windows(&text, 0).is_empty(), "0 turns windows off");
+        let w = word_windows(&text, 4);
+        assert_eq!(w, ["w0 w1 w2 w3", "w2 w3 w4 w5", "w4 w5 w6 w7", "w6 w7 w8 w9"]);
+        let odd = word_windows("a b c d e", 4);
+        assert_eq!(odd, ["a b c d", "c d e"]);
+    }
 }
