@@ -81,6 +81,16 @@ pub struct CrossvalArgs {
     /// (`cloud_windows`). 0: off.
     #[arg(long, default_value_t = 0)]
     window_words: usize,
+    /// Experiment: average this many cloud classifiers per fold (calibrated logits), each from
+    /// its own training seed and calibration split; 1: one, as `train` ships.
+    #[arg(long, default_value_t = 1)]
+    cloud_bags: usize,
+}
+
+/// Logit of a probability (clamped away from 0 and 1).
+fn logit(p: f32) -> f32 {
+    let p = p.clamp(1e-6, 1.0 - 1e-6);
+    (p / (1.0 - p)).ln()
 }
 
 /// Windows of `size` words (stride `size / 2`) of a text longer than `size` words; none
@@ -247,6 +257,17 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
         fams.extend(windowed.iter().map(|(_, f)| *f));
         let t = Instant::now();
         let trained = fit(&x, &y, &fams, &config, args.backend, |_, _, _| {})?;
+        let mut clouds = vec![trained.cloud];
+        for k in 1..args.cloud_bags.max(1) {
+            let mut bag = config;
+            bag.seed = config.seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            clouds.push(fit(&x, &y, &fams, &bag, args.backend, |_, _, _| {})?.cloud);
+        }
+        // The bags' calibrated logits, averaged.
+        let cloud_probability = |f: &cloud_analyzer::learn::Featurized| {
+            let sum: f32 = clouds.iter().map(|c| logit(c.probability_of(f))).sum();
+            shared_core::scorer::sigmoid(sum / clouds.len() as f32)
+        };
         let engine = Engine::builder()
             .scorer(trained.edge.clone())
             .build()
@@ -261,12 +282,12 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
                 edge_score: verdict.score,
                 edge_decision: verdict.decision,
                 learned,
-                cloud: trained.cloud.probability_of(&features[i]),
+                cloud: cloud_probability(&features[i]),
                 cloud_windows: word_windows(text, args.window_words)
                     .iter()
-                    .map(|w| trained.cloud.probability_of(&featurizer.featurize(w)))
+                    .map(|w| cloud_probability(&featurizer.featurize(w)))
                     .reduce(f32::max),
-                cloud_threshold: trained.cloud.meta.block_threshold,
+                cloud_threshold: clouds[0].meta.block_threshold,
                 escalate_at: engine.policy().thresholds.escalate,
                 block_at: engine.policy().thresholds.block,
             });
@@ -486,11 +507,20 @@ mod tests {
 
     #[test]
     fn windows_overlap_by_half_and_cover_every_word() {
-        let text = (0..10).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
-        assert!(word_windows(&text, 10).is_empty(), "a text that fits has none");
+        let text = (0..10)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            word_windows(&text, 10).is_empty(),
+            "a text that fits has none"
+        );
         assert!(word_windows(&text, 0).is_empty(), "0 turns windows off");
         let w = word_windows(&text, 4);
-        assert_eq!(w, ["w0 w1 w2 w3", "w2 w3 w4 w5", "w4 w5 w6 w7", "w6 w7 w8 w9"]);
+        assert_eq!(
+            w,
+            ["w0 w1 w2 w3", "w2 w3 w4 w5", "w4 w5 w6 w7", "w6 w7 w8 w9"]
+        );
         let odd = word_windows("a b c d e", 4);
         assert_eq!(odd, ["a b c d", "c d e"]);
     }
