@@ -177,25 +177,30 @@ def fiction(rng, frames, acts):
     return rng.choice(frames).replace("{act}", rng.choice(acts))
 
 
+# (label, category, family, fiction frames, fiction acts, persona blocks, names), attack first.
+SIDES = [
+    ("malicious", "jailbreak:generated_persona", "m:generated_personas", FICTION_MAL, ACTS,
+     (OPEN_MAL, FREE_MAL, FORMAT_MAL, KEEP_MAL, HARM), NAMES),
+    ("benign", "roleplay:generated_persona", "b:generated_personas", FICTION_BEN, ACTS_BEN,
+     (OPEN_BEN, STYLE_BEN, FORMAT_BEN, KEEP_BEN, ASK_BEN), BENIGN_NAMES),
+]
+
+
 def generate(rng, n):
-    mal, ben, seen = [], [], set()
+    """n items per side; each round draws one of each, both fiction or both personas."""
+    out, seen = ([], []), set()
     attempts = 0
-    while (len(mal) < n or len(ben) < n) and attempts < n * 50:
+    while any(len(rows) < n for rows in out) and attempts < n * 50:
         attempts += 1
         fic = rng.random() < 0.2
-        if len(mal) < n:
-            t = fiction(rng, FICTION_MAL, ACTS) if fic else persona(
-                rng, OPEN_MAL, FREE_MAL, FORMAT_MAL, KEEP_MAL, HARM, NAMES)
+        for rows, (label, category, family, frames, acts, blocks, names) in zip(out, SIDES):
+            if len(rows) >= n:
+                continue
+            t = fiction(rng, frames, acts) if fic else persona(rng, *blocks, names)
             if t not in seen:
                 seen.add(t)
-                mal.append(("malicious", t, "jailbreak:generated_persona", "m:generated_personas"))
-        if len(ben) < n:
-            t = fiction(rng, FICTION_BEN, ACTS_BEN) if fic else persona(
-                rng, OPEN_BEN, STYLE_BEN, FORMAT_BEN, KEEP_BEN, ASK_BEN, BENIGN_NAMES)
-            if t not in seen:
-                seen.add(t)
-                ben.append(("benign", t, "roleplay:generated_persona", "b:generated_personas"))
-    return mal, ben
+                rows.append((label, t, category, family))
+    return out
 
 
 def main():

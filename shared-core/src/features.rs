@@ -181,7 +181,8 @@ impl FeatureSpec {
     /// counts each bucket once with a bitset and no branch on whether it was seen before (that
     /// is unpredictable): the edge's fast path.
     pub fn sum_distinct(&self, words: &str, weight: impl Fn(u32) -> i32) -> (i32, f32) {
-        let mut buckets = Vec::with_capacity((2 * words.len() + 16).min(MAX_FEATURES));
+        // Two character n-grams per byte plus at most one word and one bigram per two bytes.
+        let mut buckets = Vec::with_capacity((3 * words.len() + 1).min(MAX_FEATURES));
         self.buckets_into(words, &mut buckets);
         let mut seen = alloc::vec![0u64; (self.dim as usize).div_ceil(64)];
         let mut distinct = 0usize;

@@ -96,8 +96,11 @@ fn logit(p: f32) -> f32 {
 /// Windows of `size` words (stride `size / 2`) of a text longer than `size` words; none
 /// otherwise.
 fn word_windows(text: &str, size: usize) -> Vec<String> {
+    if size == 0 {
+        return Vec::new();
+    }
     let words: Vec<&str> = text.split_whitespace().collect();
-    if size == 0 || words.len() <= size {
+    if words.len() <= size {
         return Vec::new();
     }
     let stride = (size / 2).max(1);
