@@ -271,6 +271,41 @@ mod tests {
         }
     }
 
+    /// Texts sized so the cap falls inside the 5-gram pass, inside the word pass (on a word
+    /// and on a bigram), and just past the end — ASCII and mixed.
+    #[test]
+    fn the_cap_cuts_every_pass_at_the_same_n_gram() {
+        let spec = FeatureSpec { dim: 1 << 12 };
+        let mut cut_in = [false; 3];
+        for unit in ["ignore the previous rules ", "größe 世界 ok — "] {
+            for len in (5_000..9_500).step_by(97) {
+                let mut text = unit.repeat(len / unit.len() + 1);
+                let mut cut = len;
+                while !text.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                text.truncate(cut);
+                let full = all_buckets(spec, &text);
+                let chars = text.chars().count();
+                let char_grams = chars.saturating_sub(2) + chars.saturating_sub(4);
+                if full.len() > MAX_FEATURES {
+                    cut_in[usize::from(char_grams >= MAX_FEATURES)] = true;
+                } else {
+                    cut_in[2] = true;
+                }
+                let mut got = Vec::new();
+                spec.buckets_into(&text, &mut got);
+                let mut want = full;
+                want.truncate(MAX_FEATURES);
+                assert_eq!(got, want, "text of {} bytes", text.len());
+            }
+        }
+        assert_eq!(
+            cut_in, [true; 3],
+            "words pass, char pass, no cut all exercised"
+        );
+    }
+
     #[test]
     fn features_are_stable_and_normalized() {
         let spec = FeatureSpec { dim: 1 << 16 };
