@@ -15,15 +15,20 @@ them is the part that matters:
                             service: a persona, a format, "stay in character", no rule removed
 
 Every clause was written for this project from the general shape of such prompts; none is
-copied from the corpus (scripts/data/fetch_registry.py's 5-gram check can be pointed at the
-output). The same seed writes the same files.
+copied from the corpus: `--check` prints the highest character-5-gram Jaccard similarity of
+any generated item to any item of the corpus or of data/eval/ (the leakage guard of
+scripts/data/fetch_registry.py). The same seed writes the same files.
 
-Usage: python3 scripts/data/generate_personas.py [--seed 20261202] [--out data/generated] [--n 400]
+Usage: python3 scripts/data/generate_personas.py [--seed 20261202] [--out data/generated] [--n 400] [--check]
 """
 import argparse
+import glob
 import json
 import os
 import random
+import sys
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 NAMES = ["NOVA", "Zed", "LIBRE", "Kairo", "OMNI", "Vex", "ATLAS-X", "Rogue", "Echo Prime", "UNBOUND",
          "Max", "Sable", "TITAN", "Nyx", "Apex", "FreeGPT", "Orion", "Jinx", "Cipher", "Mara"]
@@ -208,7 +213,12 @@ def main():
     ap.add_argument("--seed", type=int, default=20261202)
     ap.add_argument("--n", type=int, default=400)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "data", "generated"))
+    ap.add_argument("--check", action="store_true",
+                    help="also print the highest similarity to the corpus and data/eval/")
+    ap.add_argument("--corpus", default=os.path.join(ROOT, "..", "shared", "data", "corpus.jsonl"))
     args = ap.parse_args()
+    if args.check and not os.path.isfile(args.corpus):
+        sys.exit(f"--check: no corpus at {args.corpus} (pass --corpus PATH)")
     mal, ben = generate(random.Random(args.seed), args.n)
     os.makedirs(args.out, exist_ok=True)
     for name, rows in [("malicious_personas.jsonl", mal), ("benign_personas.jsonl", ben)]:
@@ -219,6 +229,11 @@ def main():
                                     "source": f"generated:scripts/data/generate_personas.py seed={args.seed}",
                                     "category": category, "family": family}, ensure_ascii=False) + "\n")
         print(f"{os.path.relpath(path)}: {len(rows)}")
+    if args.check:
+        from fetch_registry import Guard  # same directory; reads the files, fetches nothing
+        guard = Guard([args.corpus] + sorted(glob.glob(os.path.join(ROOT, "data", "eval", "*.jsonl"))))
+        best = max(guard.similarity(text) for _, text, _, _ in mal + ben)
+        print(f"highest character-5-gram Jaccard similarity to the corpus and data/eval/: {best:.3f}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ malicious family, the ROC AUC of the edge and cloud scores against all benign it
 Approximation: the dump has the edge's decision at the default thresholds only, so an item the
 edge escalated because its text discusses attacks is only known as such above 0.94.
 
-Usage: python3 scripts/data/redecide_cascade.py DUMP.jsonl [ALLOW_THRESHOLD]
+With a dump from `crossval --window-words N`, CLOUD_SCORE picks the cloud score: `whole` (the
+text's, default), `windows` (its strongest window, where it has windows) or `max` (the larger).
+
+Usage: python3 scripts/data/redecide_cascade.py DUMP.jsonl [ALLOW_THRESHOLD] [CLOUD_SCORE]
 """
 import bisect
 import json
@@ -62,6 +65,13 @@ def main():
         sys.exit(__doc__)
     rows = load(sys.argv[1])
     allow_at = float(sys.argv[2]) if len(sys.argv) > 2 else 0.35
+    cloud_score = sys.argv[3] if len(sys.argv) > 3 else "whole"
+    if cloud_score not in ("whole", "windows", "max"):
+        sys.exit(f"CLOUD_SCORE must be whole, windows or max, not {cloud_score!r}")
+    for r in rows:
+        window = r.get("cloud_windows")
+        if window is not None and cloud_score != "whole":
+            r["cloud"] = float(window) if cloud_score == "windows" else max(r["cloud"], float(window))
     print("default 0.35/0.94/0.86: recall %.3f FPR %.3f benign escalated %.3f" % rates(rows, 0.35, 0.94, 0.86))
     best = None
     for block_at in [0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.88, 0.90, 0.92, 0.94, 0.96, 0.98]:
