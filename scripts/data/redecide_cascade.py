@@ -25,6 +25,8 @@ def load(path):
             try:
                 r = json.loads(line)
                 float(r["edge_score"]), float(r["cloud"]), r["label"], r["family"], r["edge_decision"]
+                if r.get("cloud_windows") is not None:
+                    float(r["cloud_windows"])
             except (ValueError, KeyError, TypeError) as e:
                 sys.exit(f"{path}:{n}: not a crossval dump line ({e})")
             rows.append(r)
