@@ -3,6 +3,8 @@
 # them where the builds pick them up:
 #   shared-core/models/edge.mnls            (edge scorer, compiled into shared-core)
 #   cloud-analyzer/models/cloud.{bpk,json}  (cloud classifier, compiled into the analyzer)
+#   cloud-analyzer/models/lexical.mnls      (the cloud tier's lexical model: bagged edge-type models)
+#   cloud-analyzer/models/window.{bpk,json}, reference.bin (session window classifier, adapter reference)
 # Deterministic: the same data and seed give the same bytes.
 #
 #   bash scripts/train.sh [extra train flags, e.g. --seed 7]
@@ -19,5 +21,5 @@ cargo run --release -p cloud-analyzer -- train \
   --data data/generated/malicious_short.jsonl \
   --out "$OUT" "$@"
 cp "$OUT/edge.mnls" shared-core/models/edge.mnls
-cp "$OUT/cloud.bpk" "$OUT/cloud.json" "$OUT/window.bpk" "$OUT/window.json" "$OUT/reference.bin" cloud-analyzer/models/
-echo "installed: shared-core/models/edge.mnls cloud-analyzer/models/{cloud,window}.{bpk,json} cloud-analyzer/models/reference.bin"
+cp "$OUT/cloud.bpk" "$OUT/cloud.json" "$OUT/lexical.mnls" "$OUT/window.bpk" "$OUT/window.json" "$OUT/reference.bin" cloud-analyzer/models/
+echo "installed: shared-core/models/edge.mnls cloud-analyzer/models/{cloud,window}.{bpk,json} cloud-analyzer/models/{lexical.mnls,reference.bin}"

@@ -58,8 +58,9 @@ fn retraining_on_the_same_data_gives_the_same_weights() {
         t.cloud.save(&dir).unwrap();
         let cloud = std::fs::read(dir.join("cloud.bpk")).unwrap();
         let meta = std::fs::read_to_string(dir.join("cloud.json")).unwrap();
+        let lexical = std::fs::read(dir.join("lexical.mnls")).unwrap();
         let reference = BenignReference::from_training(&t.cloud, &features, &labels, seed).unwrap();
-        (t.edge.to_bytes(), cloud, meta, reference.encode())
+        (t.edge.to_bytes(), cloud, meta, reference.encode(), lexical)
     };
     let a = run(7);
     let b = run(7);
@@ -78,6 +79,14 @@ fn retraining_on_the_same_data_gives_the_same_weights() {
     assert_eq!(
         a.3, b.3,
         "the feedback adapter's benign reference differs between two runs with the same seed"
+    );
+    assert_eq!(
+        a.4, b.4,
+        "the cloud tier's lexical model differs between two runs with the same seed"
+    );
+    assert_ne!(
+        a.4, a.0,
+        "the lexical model is the bags' average, not the edge's own model"
     );
     let c = run(8);
     assert_ne!(a.0, c.0, "a different seed should give different weights");
@@ -173,6 +182,7 @@ fn bagged_edge_is_one_deterministic_linear_model_that_still_ranks() {
     let edge = |bags| {
         let mut config = quick_config(7);
         config.edge_bags = bags;
+        config.lexical_bags = 0;
         fit(
             &features,
             &labels,

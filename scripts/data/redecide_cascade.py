@@ -6,7 +6,14 @@ FPR <= 1 % (allow threshold fixed, 0.35 by default), the per-family block rates 
 malicious family, the ROC AUC of the edge and cloud scores against all benign items.
 
 Approximation: the dump has the edge's decision at the default thresholds only, so an item the
-edge escalated because its text discusses attacks is only known as such above 0.94.
+edge escalated because its text discusses attacks is only known as such above 0.94 (or by the
+dump's `discussion` flag, where it has one).
+
+A dump with a `lexical` score (the cloud tier's lexical model, crossval since 2026-12-02) is
+re-decided as the cloud tier now decides: the weighted mean of the classifier (0.6) and the
+lexical model (0.4) against the cloud threshold, the classifier alone (at 0.86) for text that discusses attacks or
+whose edge block was overruled. A dump without one is re-decided as before (the mean of the
+edge's score and the classifier).
 
 With a dump from `crossval --window-words N`, CLOUD_SCORE picks the cloud score: `whole` (the
 text's, default), `windows` (its strongest window, where it has windows) or `max` (the larger).
@@ -27,6 +34,8 @@ def load(path):
                 float(r["edge_score"]), float(r["cloud"]), r["label"], r["family"], r["edge_decision"]
                 if r.get("cloud_windows") is not None:
                     float(r["cloud_windows"])
+                if r.get("lexical") is not None:
+                    float(r["lexical"])
             except (ValueError, KeyError, TypeError) as e:
                 sys.exit(f"{path}:{n}: not a crossval dump line ({e})")
             rows.append(r)
@@ -35,12 +44,21 @@ def load(path):
     return rows
 
 
+CLASSIFIER_ALONE_AT = 0.86
+LEXICAL_WEIGHT = 0.4
+
+
 def blocked(r, allow_at, block_at, cloud_at):
     s, d, c = r["edge_score"], r["edge_decision"], r["cloud"]
-    if d == "block" or (s >= block_at and (d != "escalate" or s < 0.94)):
+    lexical, discussion = r.get("lexical"), bool(r.get("discussion"))
+    if d == "block" or (s >= block_at and (d != "escalate" or s < 0.94) and not discussion):
         return True
     if s < allow_at and d != "escalate":
         return False
+    if lexical is not None:
+        if discussion or s >= block_at:
+            return c >= CLASSIFIER_ALONE_AT
+        return (1 - LEXICAL_WEIGHT) * c + LEXICAL_WEIGHT * float(lexical) >= cloud_at
     if s >= block_at:  # escalated although the edge would block: the cloud alone decides
         return c >= cloud_at
     return (s + c) / 2 >= cloud_at
@@ -74,7 +92,9 @@ def main():
         window = r.get("cloud_windows")
         if window is not None and cloud_score != "whole":
             r["cloud"] = float(window) if cloud_score == "windows" else max(r["cloud"], float(window))
-    print("default 0.35/0.94/0.86: recall %.3f FPR %.3f benign escalated %.3f" % rates(rows, 0.35, 0.94, 0.86))
+    default_cloud = 0.73 if any(r.get("lexical") is not None for r in rows) else 0.86
+    print("default 0.35/0.94/%.2f: recall %.3f FPR %.3f benign escalated %.3f"
+          % ((default_cloud,) + rates(rows, 0.35, 0.94, default_cloud)))
     best = None
     for block_at in [0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.88, 0.90, 0.92, 0.94, 0.96, 0.98]:
         for cloud_at in [x / 100 for x in range(40, 100, 2)]:

@@ -16,7 +16,7 @@
 use std::time::Instant;
 
 use cloud_analyzer::learn::data::Item;
-use cloud_analyzer::learn::evaluate::cascade_decision;
+use cloud_analyzer::learn::evaluate::{cascade_decision, discusses_attacks};
 use cloud_analyzer::learn::models::SplitMix;
 use cloud_analyzer::learn::{fit, Backend, Featurized, Featurizer, FitConfig};
 use cloud_analyzer::memory::adapter::{AdapterInput, BenignReference};
@@ -225,8 +225,9 @@ pub fn run(
                     v.decision,
                     t_policy.escalate,
                     t_policy.block,
-                    trained.cloud.meta.block_threshold,
-                    || trained.cloud.probability_of(&features[i]),
+                    trained.cloud.thresholds(),
+                    discusses_attacks(&v),
+                    || trained.cloud.opinion_of(&features[i]),
                 );
                 d == Decision::Block
             };

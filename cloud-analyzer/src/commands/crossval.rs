@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
+use cloud_analyzer::learn::cloud::CloudOpinion;
 use cloud_analyzer::learn::data::Item;
 use cloud_analyzer::learn::evaluate::{self, cascade_decision, Outcome, Report, Tier};
 use cloud_analyzer::learn::metrics::{recall_at_fpr, roc_auc};
@@ -71,6 +72,15 @@ pub struct CrossvalArgs {
     /// `FitConfig::edge_bags`).
     #[arg(long)]
     edge_bags: Option<usize>,
+    /// With several edge bags: one calibration curve fitted on the bags' pooled held-back
+    /// margins, applied to their mean margin (see `FitConfig::pooled_bag_calibration`).
+    #[arg(long)]
+    pooled_bag_calibration: bool,
+    /// Edge-type models averaged into the cloud tier's lexical model (see
+    /// `FitConfig::lexical_bags`; 0 or 1: none, the cloud tier then combines the edge's score
+    /// with its classifier as before).
+    #[arg(long, default_value_t = FitConfig::new(0).lexical_bags)]
+    lexical_bags: usize,
     /// Add this many joined benign examples per fold, made from that fold's training items
     /// (as `train --joined`).
     #[arg(long, default_value_t = 0)]
@@ -124,9 +134,13 @@ struct Held {
     edge_decision: Decision,
     learned: f32,
     cloud: f32,
+    /// The cloud tier's lexical model, when the fold has one.
+    lexical: Option<f32>,
+    /// The edge found the text discusses attacks.
+    discussion: bool,
     /// Strongest window of the text (`--window-words`), when it has windows.
     cloud_windows: Option<f32>,
-    cloud_threshold: f32,
+    cloud_thresholds: cloud_analyzer::learn::cloud::CloudThresholds,
     escalate_at: f32,
     block_at: f32,
 }
@@ -207,6 +221,8 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
     if let Some(k) = args.edge_bags {
         config.edge_bags = k;
     }
+    config.pooled_bag_calibration = args.pooled_bag_calibration;
+    config.lexical_bags = args.lexical_bags;
     if let Some(x) = args.edge_epochs {
         config.edge.epochs = x;
     }
@@ -263,6 +279,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
         let mut clouds = vec![trained.cloud];
         for k in 1..args.cloud_bags.max(1) {
             let mut bag = config;
+            bag.lexical_bags = 0;
             bag.seed = config.seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             clouds.push(fit(&x, &y, &fams, &bag, args.backend, |_, _, _| {})?.cloud);
         }
@@ -286,11 +303,13 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
                 edge_decision: verdict.decision,
                 learned,
                 cloud: cloud_probability(&features[i]),
+                lexical: clouds[0].opinion_of(&features[i]).lexical,
+                discussion: evaluate::discusses_attacks(&verdict),
                 cloud_windows: word_windows(text, args.window_words)
                     .iter()
                     .map(|w| cloud_probability(&featurizer.featurize(w)))
                     .reduce(f32::max),
-                cloud_threshold: clouds[0].meta.block_threshold,
+                cloud_thresholds: clouds[0].thresholds(),
                 escalate_at: engine.policy().thresholds.escalate,
                 block_at: engine.policy().thresholds.block,
             });
@@ -330,7 +349,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
     let cloud: Vec<Outcome> = held
         .iter()
         .map(|h| {
-            let d = if h.cloud >= h.cloud_threshold {
+            let d = if h.cloud >= h.cloud_thresholds.classifier {
                 Decision::Block
             } else {
                 Decision::Allow
@@ -346,8 +365,12 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
                 h.edge_decision,
                 h.escalate_at,
                 h.block_at,
-                h.cloud_threshold,
-                || h.cloud,
+                h.cloud_thresholds,
+                h.discussion,
+                || CloudOpinion {
+                    classifier: h.cloud,
+                    lexical: h.lexical,
+                },
             );
             outcome(s, d, h.edge_decision == Decision::Escalate)
         })
@@ -365,6 +388,8 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
                     "edge_score": h.edge_score,
                     "edge_decision": h.edge_decision.as_str(),
                     "cloud": h.cloud,
+                    "lexical": h.lexical,
+                    "discussion": h.discussion,
                     "cloud_windows": h.cloud_windows,
                 })
                 .to_string(),
@@ -413,7 +438,13 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
     let escalated_cloud: Vec<f32> = held
         .iter()
         .map(|h| match h.edge_decision {
-            Decision::Escalate => (h.cloud + h.edge_score) / 2.0,
+            Decision::Escalate => match h.lexical {
+                Some(l) => {
+                    let w = h.cloud_thresholds.lexical_weight;
+                    (1.0 - w) * h.cloud + w * l
+                }
+                None => (h.cloud + h.edge_score) / 2.0,
+            },
             Decision::Block => 2.0,
             Decision::Allow => -1.0,
         })

@@ -47,6 +47,11 @@ pub struct EvalArgs {
     /// With `--adapt`: skip training and report what the memory alone recognizes.
     #[arg(long)]
     memory_only: bool,
+    /// Also write one JSON line per item to this file (its label, family, the tier's score,
+    /// decision and whether the edge escalated it, and the first 200 characters of its text),
+    /// to see which prompts a tier gets wrong.
+    #[arg(long)]
+    dump: Option<PathBuf>,
 }
 
 /// Runs the command.
@@ -141,6 +146,25 @@ fn eval(args: &EvalArgs) -> Result<String, String> {
     let featurizer = Featurizer::new().map_err(|e| e.to_string())?;
     let outcomes = evaluate::run(&items, args.tier, &engine, &cloud, &featurizer);
     let report = evaluate::report(args.tier, &items, &outcomes);
+    if let Some(path) = &args.dump {
+        let mut out = String::new();
+        for (item, o) in items.iter().zip(&outcomes) {
+            let text: String = item.text.chars().take(200).collect();
+            out.push_str(
+                &serde_json::json!({
+                    "label": if item.malicious { "malicious" } else { "benign" },
+                    "family": item.family,
+                    "score": o.score,
+                    "decision": o.decision.as_str(),
+                    "escalated": o.escalated,
+                    "text": text,
+                })
+                .to_string(),
+            );
+            out.push('\n');
+        }
+        std::fs::write(path, out).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     if args.json {
         serde_json::to_string(&report).map_err(|e| e.to_string())
     } else {

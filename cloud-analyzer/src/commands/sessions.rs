@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
-use cloud_analyzer::learn::evaluate::cascade_decision;
+use cloud_analyzer::learn::evaluate::{cascade_decision, discusses_attacks};
 use cloud_analyzer::learn::metrics::percentile;
 use cloud_analyzer::learn::{Backend, Featurizer, DEFAULT_SEED};
 use cloud_analyzer::memory::scenarios::{self, Scenario, MULTI_TURN_TYPES, TYPES};
@@ -247,18 +247,20 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
         for (t, text) in c.turns.iter().enumerate() {
             turns_total += 1;
             let features = featurizer.featurize(text);
-            let (edge_score, edge_decision) = match engine.triage_text(text) {
-                Ok(v) => (v.score, v.decision),
-                Err(_) => (1.0, Decision::Block),
+            let (edge_score, edge_decision, discussion) = match engine.triage_text(text) {
+                Ok(v) => (v.score, v.decision, discusses_attacks(&v)),
+                Err(_) => (1.0, Decision::Block, false),
             };
-            let cloud_p = cloud.probability_of(&features);
+            let opinion = cloud.opinion_of(&features);
+            let cloud_p = opinion.classifier;
             let (_, single) = cascade_decision(
                 edge_score,
                 edge_decision,
                 thresholds.escalate,
                 thresholds.block,
-                cloud.meta.block_threshold,
-                || cloud_p,
+                cloud.thresholds(),
+                discussion,
+                || opinion,
             );
             let embedding = lexical_embedding(&features.cloud.indices);
             let input = TurnInput {

@@ -41,6 +41,15 @@ pub struct TrainArgs {
     /// are").
     #[arg(long)]
     edge_bags: Option<usize>,
+    /// With several edge bags: one calibration curve fitted on the bags' pooled held-back
+    /// margins, applied to their mean margin (see `FitConfig::pooled_bag_calibration`).
+    #[arg(long)]
+    pooled_bag_calibration: bool,
+    /// Edge-type models averaged into the cloud tier's lexical model (see
+    /// `FitConfig::lexical_bags`; 0 or 1: none, the cloud tier then combines the edge's score
+    /// with its classifier as before).
+    #[arg(long, default_value_t = FitConfig::new(0).lexical_bags)]
+    lexical_bags: usize,
     /// Never set aside a generated family whole for calibration (see `FitConfig`).
     #[arg(long)]
     calibrate_on_collected_only: bool,
@@ -70,6 +79,8 @@ fn train(args: &TrainArgs) -> Result<(), String> {
     if let Some(k) = args.edge_bags {
         config.edge_bags = k.max(1);
     }
+    config.pooled_bag_calibration = args.pooled_bag_calibration;
+    config.lexical_bags = args.lexical_bags;
     config.calibrate_on_collected_only = args.calibrate_on_collected_only;
     let runs = if config.calibration_folds >= 2 {
         config.calibration_folds + 1
@@ -85,11 +96,16 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         let bags = if config.calibration_folds >= 2 {
             0
         } else {
+            config.edge_bags.max(config.lexical_bags).saturating_sub(1)
+        };
+        let window_bags = if config.calibration_folds >= 2 || fits == 1 {
+            0
+        } else {
             config.edge_bags.saturating_sub(1)
         };
         ProgressBar::new(
             ((config.edge.epochs + config.cloud.epochs) * runs * fits
-                + config.edge.epochs * bags * fits) as u64,
+                + config.edge.epochs * (bags + window_bags)) as u64,
         )
     };
     bar.set_style(
@@ -121,11 +137,16 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         labels.extend(joined.iter().map(|i| i.malicious));
         let mut families = families.clone();
         families.extend(joined.iter().map(|i| i.family.as_str()));
+        // Sessions read windows with the classifier alone: no lexical model to train.
+        let window_config = FitConfig {
+            lexical_bags: 0,
+            ..config
+        };
         let trained = fit(
             &features,
             &labels,
             &families,
-            &config,
+            &window_config,
             args.backend,
             |stage, epoch, loss| {
                 bar.set_prefix(format!("window/{stage}"));
@@ -174,6 +195,16 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         args.out.display(),
         trained.cloud.meta.block_threshold
     ));
+    if trained.cloud.lexical().is_some() {
+        crate::commands::emit(&format!(
+            "  lexical model → {} ({} edge-type models averaged; combined threshold {:.2})",
+            args.out
+                .join(cloud_analyzer::learn::cloud::LEXICAL_FILE)
+                .display(),
+            config.lexical_bags,
+            trained.cloud.thresholds().combined
+        ));
+    }
     crate::commands::emit(&format!(
         "  benign reference → {} ({} items, for the feedback adapter)",
         reference_path.display(),

@@ -8,12 +8,21 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use shared_core::scorer::LinearScorer;
+
 use crate::learn::models::{batch_tensors, floats, CloudModel, CloudShape, Example};
 use crate::learn::{Backend, Featurized};
 
-/// Calibrated probability at or above which the cloud tier blocks, unless the metadata says
-/// otherwise (chosen from the cross-validation curves; see the README).
+/// Calibrated probability at or above which the classifier alone blocks, unless the metadata
+/// says otherwise (chosen from the cross-validation curves; see the README).
 pub const DEFAULT_BLOCK_THRESHOLD: f32 = 0.86;
+/// The bar for the weighted mean of the classifier's and the lexical model's probabilities,
+/// when the tier has a lexical model (chosen from the cross-validation curves; see the README).
+pub const DEFAULT_COMBINED_THRESHOLD: f32 = 0.73;
+/// The lexical model's weight in that mean (the classifier has the rest): the bagged linear
+/// model ranks held-out families well but is surer than the classifier of short benign text
+/// with strong signature phrases (see the README).
+pub const DEFAULT_LEXICAL_WEIGHT: f32 = 0.4;
 
 /// File names inside a model directory.
 pub const WEIGHTS_FILE: &str = "cloud.bpk";
@@ -26,6 +35,8 @@ pub const WINDOW_WEIGHTS_FILE: &str = "window.bpk";
 pub const WINDOW_META_FILE: &str = "window.json";
 /// The edge weights file name.
 pub const EDGE_FILE: &str = "edge.mnls";
+/// The cloud tier's lexical model (bagged edge-type linear model, shared-core's format).
+pub const LEXICAL_FILE: &str = "lexical.mnls";
 
 /// Replaces the random parameter ids Burn assigns at initialization with sequential ones, so
 /// the same weights always serialize to the same bytes.
@@ -56,8 +67,36 @@ pub struct CloudMeta {
     pub platt_a: f32,
     /// Platt intercept.
     pub platt_b: f32,
-    /// Probability at or above which the cloud tier blocks.
+    /// Probability at or above which the classifier alone blocks.
     pub block_threshold: f32,
+    /// Bar for the mean of the classifier's and the lexical model's probabilities (only with a
+    /// lexical model; absent in older metadata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combined_threshold: Option<f32>,
+    /// The lexical model's weight in the combined probability (only with a lexical model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lexical_weight: Option<f32>,
+}
+
+/// What the cloud tier reads from one prompt: the classifier's calibrated probability and, when
+/// the tier has one, its lexical model's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CloudOpinion {
+    /// The classifier's calibrated probability.
+    pub classifier: f32,
+    /// The lexical model's calibrated probability.
+    pub lexical: Option<f32>,
+}
+
+/// The bars the cloud tier holds an opinion to (see [`crate::learn::evaluate::cascade_decision`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CloudThresholds {
+    /// For the classifier alone.
+    pub classifier: f32,
+    /// For the weighted mean of the classifier and the lexical model.
+    pub combined: f32,
+    /// The lexical model's weight in that mean.
+    pub lexical_weight: f32,
 }
 
 /// What the classifier's encoder makes of one text: the sum of its bucket vectors, how many
@@ -73,18 +112,21 @@ pub struct Encoding {
     pub signals: Vec<f32>,
 }
 
-/// A loaded, calibrated cloud classifier.
+/// A loaded, calibrated cloud classifier, with the tier's lexical model when it has one.
 #[derive(Debug)]
 pub struct CloudClassifier {
     model: CloudModel,
     /// Shape, calibration and threshold.
     pub meta: CloudMeta,
     device: Device,
+    /// The bagged linear model over the edge's features (see `FitConfig::lexical_bags`).
+    lexical: Option<LinearScorer>,
 }
 
 /// The classifier shipped in the repository (trained by `cloud-analyzer train`).
 const BUILTIN_WEIGHTS: &[u8] = include_bytes!("../../models/cloud.bpk");
 const BUILTIN_META: &str = include_str!("../../models/cloud.json");
+const BUILTIN_LEXICAL: &[u8] = include_bytes!("../../models/lexical.mnls");
 /// The session window classifier shipped in the repository.
 const BUILTIN_WINDOW_WEIGHTS: &[u8] = include_bytes!("../../models/window.bpk");
 const BUILTIN_WINDOW_META: &str = include_str!("../../models/window.json");
@@ -96,6 +138,42 @@ impl CloudClassifier {
             model,
             meta,
             device,
+            lexical: None,
+        }
+    }
+
+    /// The same classifier with (or without) a lexical model; with one, the metadata gets the
+    /// default combined threshold unless it has one.
+    pub fn with_lexical(mut self, lexical: Option<LinearScorer>) -> CloudClassifier {
+        if lexical.is_some() {
+            self.meta
+                .combined_threshold
+                .get_or_insert(DEFAULT_COMBINED_THRESHOLD);
+            self.meta
+                .lexical_weight
+                .get_or_insert(DEFAULT_LEXICAL_WEIGHT);
+        } else {
+            self.meta.combined_threshold = None;
+            self.meta.lexical_weight = None;
+        }
+        self.lexical = lexical;
+        self
+    }
+
+    /// The tier's lexical model, if it has one.
+    pub fn lexical(&self) -> Option<&LinearScorer> {
+        self.lexical.as_ref()
+    }
+
+    /// The bars this tier's opinions are held to.
+    pub fn thresholds(&self) -> CloudThresholds {
+        CloudThresholds {
+            classifier: self.meta.block_threshold,
+            combined: self
+                .meta
+                .combined_threshold
+                .unwrap_or(self.meta.block_threshold),
+            lexical_weight: self.meta.lexical_weight.unwrap_or(DEFAULT_LEXICAL_WEIGHT),
         }
     }
 
@@ -106,7 +184,12 @@ impl CloudClassifier {
 
     /// The classifier built into the binary.
     pub fn builtin(backend: Backend) -> Result<CloudClassifier, String> {
-        CloudClassifier::from_parts(BUILTIN_WEIGHTS, BUILTIN_META, backend)
+        let lexical = LinearScorer::from_bytes(BUILTIN_LEXICAL)
+            .map_err(|e| format!("built-in lexical model: {e}"))?;
+        Ok(
+            CloudClassifier::from_parts(BUILTIN_WEIGHTS, BUILTIN_META, backend)?
+                .with_lexical(Some(lexical)),
+        )
     }
 
     /// The session window classifier built into the binary.
@@ -114,9 +197,19 @@ impl CloudClassifier {
         CloudClassifier::from_parts(BUILTIN_WINDOW_WEIGHTS, BUILTIN_WINDOW_META, backend)
     }
 
-    /// Loads a classifier from a model directory (`cloud.bpk` + `cloud.json`).
+    /// Loads a classifier from a model directory (`cloud.bpk` + `cloud.json`, and
+    /// `lexical.mnls` when the directory has one).
     pub fn load(dir: &Path, backend: Backend) -> Result<CloudClassifier, String> {
-        CloudClassifier::load_files(dir, WEIGHTS_FILE, META_FILE, backend)
+        let classifier = CloudClassifier::load_files(dir, WEIGHTS_FILE, META_FILE, backend)?;
+        let path = dir.join(LEXICAL_FILE);
+        if !path.exists() {
+            return Ok(classifier.with_lexical(None));
+        }
+        let bytes =
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let lexical =
+            LinearScorer::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(classifier.with_lexical(Some(lexical)))
     }
 
     /// Loads the session window classifier from a model directory (`window.bpk` +
@@ -151,7 +244,11 @@ impl CloudClassifier {
         }
         let calibrated = meta.platt_a.is_finite()
             && meta.platt_b.is_finite()
-            && (0.0..=1.0).contains(&meta.block_threshold);
+            && (0.0..=1.0).contains(&meta.block_threshold)
+            && meta
+                .combined_threshold
+                .is_none_or(|t| (0.0..=1.0).contains(&t))
+            && meta.lexical_weight.is_none_or(|w| (0.0..=1.0).contains(&w));
         if !calibrated {
             return Err("cloud model metadata: calibration out of range".into());
         }
@@ -170,12 +267,20 @@ impl CloudClassifier {
             model,
             meta,
             device,
+            lexical: None,
         })
     }
 
-    /// Writes `cloud.bpk` and `cloud.json` into `dir`.
+    /// Writes `cloud.bpk` and `cloud.json` (and `lexical.mnls` when the tier has a lexical
+    /// model) into `dir`.
     pub fn save(&self, dir: &Path) -> Result<(), String> {
-        self.save_files(dir, WEIGHTS_FILE, META_FILE)
+        self.save_files(dir, WEIGHTS_FILE, META_FILE)?;
+        if let Some(lexical) = &self.lexical {
+            let path = dir.join(LEXICAL_FILE);
+            std::fs::write(&path, lexical.to_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        Ok(())
     }
 
     /// Writes `window.bpk` and `window.json` into `dir`.
@@ -273,6 +378,22 @@ impl CloudClassifier {
             .into_iter()
             .fold(f32::NEG_INFINITY, f32::max);
         shared_core::scorer::sigmoid(self.meta.platt_a * margin + self.meta.platt_b)
+    }
+
+    /// The tier's opinion of a featurized text: the classifier's probability
+    /// ([`probability_of`](Self::probability_of)) and the lexical model's — like the edge, the
+    /// strongest of the text and its payloads.
+    pub fn opinion_of(&self, features: &Featurized) -> CloudOpinion {
+        CloudOpinion {
+            classifier: self.probability_of(features),
+            lexical: self.lexical.as_ref().map(|scorer| {
+                let margin = core::iter::once(&features.edge)
+                    .chain(&features.edge_payloads)
+                    .map(|e| crate::learn::edge_margin(scorer, e))
+                    .fold(f32::NEG_INFINITY, f32::max);
+                scorer.calibrate(margin)
+            }),
+        }
     }
 
     /// Calibrated probability that one example is malicious.

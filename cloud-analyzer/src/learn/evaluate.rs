@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde::Serialize;
 use shared_core::{Decision, Engine};
 
-use crate::learn::cloud::CloudClassifier;
+use crate::learn::cloud::{CloudClassifier, CloudOpinion, CloudThresholds};
 use crate::learn::data::Item;
 use crate::learn::metrics::{self, percentile, Rates};
 use crate::learn::Featurizer;
@@ -38,32 +38,49 @@ pub struct Outcome {
 }
 
 /// The cascade's decision: the edge decides what it is sure about; the cloud tier decides what
-/// the edge escalates, blocking when the mean of the two calibrated probabilities — the edge's
-/// score and the cloud classifier's — reaches the cloud threshold (an ensemble of two models
-/// that see the text differently). An escalated prompt whose edge score reached the block
-/// threshold is one whose block the edge itself overruled (the text discusses attacks): its
-/// score is not evidence then, and the cloud probability alone decides. `cloud` returns the
-/// cloud probability. Returns (score, decision); the score ranks items the way the cascade
-/// treats them: escalated items take the band between the edge's escalate and block
-/// thresholds, ordered by that combined probability.
+/// the edge escalates. With a lexical model (see `FitConfig::lexical_bags`) the tier blocks
+/// when the weighted mean of its two probabilities — the classifier's and the lexical model's,
+/// the latter weighing `thresholds.lexical_weight` — reaches `thresholds.combined`; the edge's
+/// score only routed the prompt. Without one (older model
+/// directories) it blocks when the mean of the edge's score and the classifier's probability
+/// reaches `thresholds.classifier`. A prompt that discusses attacks (`discussion`), or whose
+/// edge score reached the block threshold although the edge escalated it (which the edge does
+/// for such text), is decided by the classifier alone at `thresholds.classifier`: its attack
+/// vocabulary is what the lexical scores react to, so they are no evidence then (without a
+/// lexical model only the second condition applies, as before). `cloud` returns the tier's
+/// opinion. Returns (score, decision); the score ranks items the way the cascade treats them:
+/// escalated items take the band between the edge's escalate and block thresholds, ordered
+/// by the probability that decided them.
 pub fn cascade_decision(
     edge_score: f32,
     edge: Decision,
     escalate_at: f32,
     block_at: f32,
-    cloud_threshold: f32,
-    cloud: impl FnOnce() -> f32,
+    thresholds: CloudThresholds,
+    discussion: bool,
+    cloud: impl FnOnce() -> CloudOpinion,
 ) -> (f32, Decision) {
     match edge {
         Decision::Allow | Decision::Block => (edge_score, edge),
         Decision::Escalate => {
-            let cloud = cloud();
-            let p = if edge_score >= block_at {
-                cloud
-            } else {
-                (cloud + edge_score) / 2.0
+            let opinion = cloud();
+            let overruled = edge_score >= block_at;
+            let (p, bar) = match opinion.lexical {
+                Some(_) if overruled || discussion => (opinion.classifier, thresholds.classifier),
+                Some(lexical) => {
+                    let w = thresholds.lexical_weight;
+                    (
+                        (1.0 - w) * opinion.classifier + w * lexical,
+                        thresholds.combined,
+                    )
+                }
+                None if overruled => (opinion.classifier, thresholds.classifier),
+                None => (
+                    (opinion.classifier + edge_score) / 2.0,
+                    thresholds.classifier,
+                ),
             };
-            let block = p >= cloud_threshold;
+            let block = p >= bar;
             let score = escalate_at + (block_at - escalate_at) * p.clamp(0.0, 1.0);
             let decision = if block {
                 Decision::Block
@@ -73,6 +90,13 @@ pub fn cascade_decision(
             (score, decision)
         }
     }
+}
+
+/// Whether the edge found that a verdict's text discusses attacks.
+pub fn discusses_attacks(verdict: &shared_core::Verdict) -> bool {
+    verdict
+        .categories
+        .contains(&shared_core::Category::Discussion)
 }
 
 /// Runs `tier` over every item.
@@ -110,8 +134,9 @@ pub fn run(
                             v.decision,
                             t.escalate,
                             t.block,
-                            threshold,
-                            || cloud.probability_of(&featurizer.featurize(&item.text)),
+                            cloud.thresholds(),
+                            discusses_attacks(&v),
+                            || cloud.opinion_of(&featurizer.featurize(&item.text)),
                         );
                         (s, d, v.decision == Decision::Escalate)
                     }
@@ -323,10 +348,26 @@ pub fn render(r: &Report) -> String {
 mod tests {
     use super::*;
 
+    const BARS: CloudThresholds = CloudThresholds {
+        classifier: 0.7,
+        combined: 0.6,
+        lexical_weight: 0.5,
+    };
+
+    fn classifier_only(p: f32) -> CloudOpinion {
+        CloudOpinion {
+            classifier: p,
+            lexical: None,
+        }
+    }
+
     #[test]
     fn an_overruled_edge_block_leaves_the_decision_to_the_cloud() {
         let decide = |edge: f32, cloud: f32| {
-            cascade_decision(edge, Decision::Escalate, 0.35, 0.94, 0.7, || cloud).1
+            cascade_decision(edge, Decision::Escalate, 0.35, 0.94, BARS, false, || {
+                classifier_only(cloud)
+            })
+            .1
         };
         // Uncertain edge: the mean decides.
         assert_eq!(decide(0.8, 0.65), Decision::Block);
@@ -336,7 +377,50 @@ mod tests {
         assert_eq!(decide(1.0, 0.65), Decision::Allow);
         assert_eq!(decide(1.0, 0.75), Decision::Block);
         // What the edge decided itself stays.
-        let (_, d) = cascade_decision(0.2, Decision::Allow, 0.35, 0.94, 0.7, || 1.0);
+        let (_, d) = cascade_decision(0.2, Decision::Allow, 0.35, 0.94, BARS, false, || {
+            classifier_only(1.0)
+        });
         assert_eq!(d, Decision::Allow);
+    }
+
+    #[test]
+    fn with_a_lexical_model_the_cloud_tier_decides_on_its_own_two_opinions() {
+        let decide = |edge: f32, classifier: f32, lexical: f32, discussion: bool| {
+            cascade_decision(
+                edge,
+                Decision::Escalate,
+                0.35,
+                0.94,
+                BARS,
+                discussion,
+                || CloudOpinion {
+                    classifier,
+                    lexical: Some(lexical),
+                },
+            )
+            .1
+        };
+        // The mean of the tier's two probabilities against the combined bar; the edge's score
+        // only routed the prompt (a high or low edge score changes nothing).
+        assert_eq!(decide(0.4, 0.5, 0.75, false), Decision::Block);
+        assert_eq!(decide(0.9, 0.5, 0.65, false), Decision::Allow);
+        // Text that discusses attacks: the classifier alone, at its own bar — however sure the
+        // lexical model is.
+        assert_eq!(decide(0.8, 0.65, 1.0, true), Decision::Allow);
+        assert_eq!(decide(0.8, 0.75, 0.0, true), Decision::Block);
+        // An overruled edge block is treated the same way.
+        assert_eq!(decide(0.97, 0.65, 1.0, false), Decision::Allow);
+        // The weight moves the mean toward the classifier.
+        let leaning = CloudThresholds {
+            lexical_weight: 0.2,
+            ..BARS
+        };
+        let (_, d) = cascade_decision(0.5, Decision::Escalate, 0.35, 0.94, leaning, false, || {
+            CloudOpinion {
+                classifier: 0.5,
+                lexical: Some(0.75),
+            }
+        });
+        assert_eq!(d, Decision::Allow, "0.8·0.5 + 0.2·0.75 = 0.55 < 0.6");
     }
 }

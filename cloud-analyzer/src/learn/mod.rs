@@ -115,6 +115,19 @@ pub struct FitConfig {
     /// stable these numbers are"): 5 bags raised held-out recall at 1 % FPR but made the edge
     /// surer of benign text with strong signature phrases. 1 (the default) keeps one model.
     pub edge_bags: usize,
+    /// With `edge_bags` > 1: fit one Platt curve on the pooled held-back margins of every bag
+    /// and apply it to the bags' mean margin, instead of averaging each bag's own calibrated
+    /// logits (a bag whose few held-back families happened to separate easily gets a steep
+    /// curve and would dominate the average).
+    pub pooled_bag_calibration: bool,
+    /// The cloud tier's *lexical model*: the average (as calibrated logits, so one linear
+    /// model) of this many edge-type models, each trained on its own seeded calibration split
+    /// and calibrated on the families that split set aside; bag 0 is the edge's own model.
+    /// The edge keeps its single model (averaged bags are surer of benign text with strong
+    /// signature phrases, which the edge must escalate, not block), while the cloud tier, which
+    /// only decides what the edge escalated, takes the bags' better ranking of held-out
+    /// families (see the README, "Learned detectors"). 0 or 1: no lexical model.
+    pub lexical_bags: usize,
 }
 
 impl FitConfig {
@@ -142,6 +155,8 @@ impl FitConfig {
             calibration_folds: 0,
             calibrate_on_collected_only: false,
             edge_bags: 1,
+            pooled_bag_calibration: false,
+            lexical_bags: 5,
         }
     }
 }
@@ -158,6 +173,8 @@ pub struct Featurized {
     /// them and the text, as the edge does ([`CloudClassifier::probability_of`]). Training
     /// uses only [`Featurized::cloud`].
     pub payloads: Vec<Example>,
+    /// The same payloads as edge-model inputs (for the cloud tier's lexical model).
+    pub edge_payloads: Vec<Example>,
 }
 
 /// Computes model inputs from texts: shared-core's normalized words view, hashed n-grams, and
@@ -191,6 +208,17 @@ impl Featurizer {
             dim: CLOUD_SHAPE.dim as u32,
         };
         let (cloud_idx, cloud_val) = cloud_spec.featurize(&words);
+        let edge_payloads = hidden
+            .iter()
+            .map(|w| {
+                let (indices, value) = FeatureSpec { dim: EDGE_DIM }.featurize(w);
+                Example {
+                    indices,
+                    value,
+                    signals: signals.to_vec(),
+                }
+            })
+            .collect();
         let payloads = hidden
             .iter()
             .map(|w| {
@@ -214,6 +242,7 @@ impl Featurizer {
                 signals: signals.to_vec(),
             },
             payloads,
+            edge_payloads,
         }
     }
 }
@@ -222,8 +251,35 @@ impl Featurizer {
 pub struct Trained {
     /// The edge scorer, quantized and calibrated.
     pub edge: LinearScorer,
-    /// The cloud classifier, calibrated.
+    /// The cloud classifier, calibrated, with the lexical model when
+    /// [`FitConfig::lexical_bags`] ≥ 2.
     pub cloud: CloudClassifier,
+}
+
+/// One trained edge-type bag: float n-gram weights, signal weights, bias and its Platt curve.
+type EdgeBag = (Vec<f32>, [f32; SIGNALS], f32, (f32, f32));
+
+/// Averages linear models as calibrated logits: `Σ (aₖ·wₖ) / K`, bias `Σ (aₖ·bₖ + cₖ) / K`,
+/// with each model's Platt curve `(aₖ, cₖ)`. The result is calibrated as it is (curve 1, 0).
+fn average_calibrated(
+    bags: &[EdgeBag],
+) -> Result<LinearScorer, String> {
+    let k = bags.len().max(1) as f32;
+    let mut sum_w = vec![0.0f32; EDGE_DIM as usize];
+    let mut sum_s = [0.0f32; SIGNALS];
+    let mut sum_b = 0.0f32;
+    for (w, sig, b, (a, c)) in bags {
+        sum_w
+            .iter_mut()
+            .zip(w)
+            .for_each(|(acc, x)| *acc += a * x / k);
+        sum_s
+            .iter_mut()
+            .zip(sig)
+            .for_each(|(acc, x)| *acc += a * x / k);
+        sum_b += (a * b + c) / k;
+    }
+    LinearScorer::from_weights(&sum_w, sum_s, sum_b, 1.0, 0.0).map_err(|e| e.to_string())
 }
 
 /// Splits indices into (fit, calibration). Calibration takes whole families where it can —
@@ -470,7 +526,9 @@ pub fn fit(
     };
     let cloud_forward = |m: &CloudModel, i, v, s| m.forward(i, v, s);
 
-    let ((edge_a, edge_b), (cloud_a, cloud_b), edge, cloud) = if config.calibration_folds >= 2 {
+    let ((edge_a, edge_b), (cloud_a, cloud_b), edge, cloud, lexical) = if config.calibration_folds
+        >= 2
+    {
         // Cross-fitted: every item scored by models that did not see its fold.
         let fold_of = calibration_folds(labels, families, config.calibration_folds, config.seed);
         let mut edge_margins = vec![0.0f32; labels.len()];
@@ -500,15 +558,15 @@ pub fn fit(
             metrics::fit_platt(&cloud_margins, labels),
             train_edge(&all_idx, "edge", &mut progress)?,
             train_cloud(&all_idx, "cloud", &mut progress),
+            None,
         )
     } else {
         // Calibration curves from models that did not see the calibration part. With
-        // `edge_bags` > 1, more splits (bag 0 is the split above), each edge model calibrated
-        // on what its split set aside, averaged as calibrated logits (one linear model).
-        let bags = config.edge_bags.max(1);
-        let mut sum_w = vec![0.0f32; EDGE_DIM as usize];
-        let mut sum_s = [0.0f32; SIGNALS];
-        let mut sum_b = 0.0f32;
+        // `edge_bags` or `lexical_bags` > 1, more splits (bag 0 is the split above), each edge
+        // model calibrated on what its split set aside.
+        let bags = config.edge_bags.max(config.lexical_bags).max(1);
+        let mut trained_bags = Vec::with_capacity(bags);
+        let (mut pooled_margins, mut pooled_labels) = (Vec::new(), Vec::new());
         let mut first = None;
         for k in 0..bags {
             let split;
@@ -529,24 +587,34 @@ pub fn fit(
                 LinearScorer::from_weights(&w, sig, b, 1.0, 0.0).map_err(|e| e.to_string())?;
             let (xc, yc) = pick(calib_k, true);
             let margins: Vec<f32> = xc.iter().map(|e| edge_margin(&scorer, e)).collect();
-            let (a, c) = metrics::fit_platt(&margins, &yc);
-            if bags > 1 {
-                sum_w.iter_mut().zip(&w).for_each(|(acc, x)| *acc += a * x);
-                sum_s.iter_mut().zip(sig).for_each(|(acc, x)| *acc += a * x);
-                sum_b += a * b + c;
+            let curve = metrics::fit_platt(&margins, &yc);
+            if k < config.edge_bags {
+                pooled_margins.extend(margins);
+                pooled_labels.extend(yc);
             }
-            first.get_or_insert((scorer, (a, c)));
+            first.get_or_insert((scorer, curve));
+            trained_bags.push((w, sig, b, curve));
         }
+        let edge_bags = config.edge_bags.clamp(1, bags);
         let (edge_cal, edge_curve) = match first {
-            Some(single) if bags == 1 => single,
-            _ => {
-                let k = bags as f32;
-                sum_w.iter_mut().for_each(|x| *x /= k);
-                sum_s.iter_mut().for_each(|x| *x /= k);
-                let averaged = LinearScorer::from_weights(&sum_w, sum_s, sum_b / k, 1.0, 0.0)
-                    .map_err(|e| e.to_string())?;
-                (averaged, (1.0, 0.0))
+            Some(single) if edge_bags == 1 => single,
+            _ if config.pooled_bag_calibration => {
+                // Raw weights averaged, one curve fitted on every bag's held-back margins.
+                let raw: Vec<_> = trained_bags[..edge_bags]
+                    .iter()
+                    .map(|(w, sig, b, _)| (w.clone(), *sig, *b, (1.0, 0.0)))
+                    .collect();
+                (
+                    average_calibrated(&raw)?,
+                    metrics::fit_platt(&pooled_margins, &pooled_labels),
+                )
             }
+            _ => (average_calibrated(&trained_bags[..edge_bags])?, (1.0, 0.0)),
+        };
+        let lexical = if config.lexical_bags >= 2 {
+            Some(average_calibrated(&trained_bags[..config.lexical_bags])?)
+        } else {
+            None
         };
         let cloud_cal = train_cloud(&fit_idx, "cloud/cal", &mut progress);
         let (xc, yc) = pick(&calib_idx, false);
@@ -561,7 +629,7 @@ pub fn fit(
         } else {
             (edge_cal, cloud_cal)
         };
-        (edge_curve, cloud_curve, edge, cloud)
+        (edge_curve, cloud_curve, edge, cloud, lexical)
     };
     let edge = edge.with_calibration(edge_a, edge_b);
     let meta = CloudMeta {
@@ -573,10 +641,12 @@ pub fn fit(
         platt_a: cloud_a,
         platt_b: cloud_b,
         block_threshold: cloud::DEFAULT_BLOCK_THRESHOLD,
+        combined_threshold: None,
+        lexical_weight: None,
     };
     Ok(Trained {
         edge,
-        cloud: CloudClassifier::from_model(cloud, meta, plain),
+        cloud: CloudClassifier::from_model(cloud, meta, plain).with_lexical(lexical),
     })
 }
 

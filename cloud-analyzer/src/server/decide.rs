@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 use shared_core::{Decision, Request, Verdict};
 
 use super::Service;
-use crate::learn::evaluate::cascade_decision;
+use crate::learn::cloud::CloudOpinion;
+use crate::learn::evaluate::{cascade_decision, discusses_attacks};
 use crate::memory::lexical_embedding as embedding;
 use crate::state::{hex, CachedVerdict, StateResult};
 
@@ -35,6 +36,8 @@ pub struct Outcome {
     pub score: f32,
     /// The cloud classifier's probability, when it ran.
     pub cloud_probability: Option<f32>,
+    /// The cloud tier's lexical model's probability, when it ran.
+    pub lexical_probability: Option<f32>,
     /// `exact` or `semantic` when a cached verdict decided.
     pub cache: Option<&'static str>,
     /// Hex SHA-256 of the request's texts (the exact-cache key).
@@ -107,6 +110,7 @@ impl Service {
             monitor,
             score: edge.score,
             cloud_probability: None,
+            lexical_probability: None,
             cache: None,
             prompt_hash: hash,
             embedding: None,
@@ -191,29 +195,34 @@ impl Service {
         }
         let started = Instant::now();
         let t = self.engine.policy().thresholds;
-        let mut probability = None;
+        let mut opinion = None;
         let (score, decision) = cascade_decision(
             outcome.edge.score,
             Decision::Escalate,
             t.escalate,
             t.block,
-            self.cloud_threshold,
+            self.cloud_thresholds,
+            discusses_attacks(&outcome.edge),
             || {
                 // A poisoned lock (a panic elsewhere) fails closed.
-                let p = self
+                let o = self
                     .cloud
                     .lock()
-                    .map(|c| c.probability_of(features))
-                    .unwrap_or(1.0);
-                probability = Some(p);
-                p
+                    .map(|c| c.opinion_of(features))
+                    .unwrap_or(CloudOpinion {
+                        classifier: 1.0,
+                        lexical: Some(1.0),
+                    });
+                opinion = Some(o);
+                o
             },
         );
         self.metrics.stage("cloud", started);
         outcome.score = score;
         outcome.would = decision;
         outcome.decision = decision;
-        outcome.cloud_probability = probability;
+        outcome.cloud_probability = opinion.map(|o| o.classifier);
+        outcome.lexical_probability = opinion.and_then(|o| o.lexical);
         outcome.embedding = Some(vector);
         self.count_escalation(outcome);
         if cache_on {

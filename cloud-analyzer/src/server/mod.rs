@@ -56,7 +56,7 @@ pub struct Service {
     engine: Engine,
     /// Burn modules are `Send` but not `Sync`; inference takes ~0.1 ms, so a mutex is enough.
     cloud: Mutex<CloudClassifier>,
-    cloud_threshold: f32,
+    cloud_thresholds: crate::learn::cloud::CloudThresholds,
     /// The session window classifier (reads several turns together).
     window: Mutex<CloudClassifier>,
     featurizer: Featurizer,
@@ -118,7 +118,7 @@ impl Service {
             ),
         }
         Ok(Service {
-            cloud_threshold: cloud.meta.block_threshold,
+            cloud_thresholds: cloud.thresholds(),
             cloud: Mutex::new(cloud),
             window: Mutex::new(window),
             engine,
@@ -254,6 +254,7 @@ impl Service {
                     "score": four_decimals(outcome.score),
                     "edge_score": four_decimals(outcome.edge.score),
                     "cloud_probability": outcome.cloud_probability.map(four_decimals),
+                    "lexical_probability": outcome.lexical_probability.map(four_decimals),
                     "cache": outcome.cache,
                     "categories": outcome.categories(),
                     "session": session,
@@ -569,6 +570,7 @@ async fn analyze(State(s): State<Arc<Service>>, headers: HeaderMap, body: Body) 
             "edge_verdict": outcome.edge_decision.as_str(),
             "edge_score": four_decimals(outcome.edge.score),
             "cloud_probability": outcome.cloud_probability.map(four_decimals),
+            "lexical_probability": outcome.lexical_probability.map(four_decimals),
             "cache": outcome.cache,
             "adapted_probability": outcome
                 .session
