@@ -261,9 +261,7 @@ type EdgeBag = (Vec<f32>, [f32; SIGNALS], f32, (f32, f32));
 
 /// Averages linear models as calibrated logits: `Σ (aₖ·wₖ) / K`, bias `Σ (aₖ·bₖ + cₖ) / K`,
 /// with each model's Platt curve `(aₖ, cₖ)`. The result is calibrated as it is (curve 1, 0).
-fn average_calibrated(
-    bags: &[EdgeBag],
-) -> Result<LinearScorer, String> {
+fn average_calibrated(bags: &[EdgeBag]) -> Result<LinearScorer, String> {
     let k = bags.len().max(1) as f32;
     let mut sum_w = vec![0.0f32; EDGE_DIM as usize];
     let mut sum_s = [0.0f32; SIGNALS];
