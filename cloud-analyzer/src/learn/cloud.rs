@@ -209,6 +209,15 @@ impl CloudClassifier {
             std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let lexical =
             LinearScorer::from_bytes(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        // It reads the edge's features: another bucket count would silently score nonsense.
+        if lexical.spec().dim != crate::learn::EDGE_DIM {
+            return Err(format!(
+                "{}: the lexical model has {} buckets, the featurizer {}; retrain or remove it",
+                path.display(),
+                lexical.spec().dim,
+                crate::learn::EDGE_DIM
+            ));
+        }
         Ok(classifier.with_lexical(Some(lexical)))
     }
 
@@ -407,6 +416,66 @@ impl CloudClassifier {
 mod tests {
     use super::*;
     use crate::learn::Featurizer;
+
+    /// A model directory holding the built-in classifier, its metadata as given, and (when
+    /// given) these bytes as `lexical.mnls`.
+    fn model_dir(name: &str, meta: &str, lexical: Option<&[u8]>) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "mnemosyne-cloud-test-{}-{name}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(WEIGHTS_FILE), BUILTIN_WEIGHTS).unwrap();
+        std::fs::write(dir.join(META_FILE), meta).unwrap();
+        match lexical {
+            Some(bytes) => std::fs::write(dir.join(LEXICAL_FILE), bytes).unwrap(),
+            None => {
+                let _ = std::fs::remove_file(dir.join(LEXICAL_FILE));
+            }
+        }
+        dir
+    }
+
+    #[test]
+    fn a_model_directory_loads_its_lexical_model_or_says_what_is_wrong_with_it() {
+        let backend = Backend::default_backend();
+        let load = |name, meta: &str, lexical| {
+            let dir = model_dir(name, meta, lexical);
+            let result = CloudClassifier::load(&dir, backend);
+            let _ = std::fs::remove_dir_all(&dir);
+            result
+        };
+        let with = load("with", BUILTIN_META, Some(BUILTIN_LEXICAL)).unwrap();
+        assert!(with.lexical().is_some());
+        assert_eq!(with.thresholds().combined, DEFAULT_COMBINED_THRESHOLD);
+        // Without one: the older rule, and no combined threshold left over from the metadata.
+        let without = load("without", BUILTIN_META, None).unwrap();
+        assert!(without.lexical().is_none());
+        assert_eq!(without.meta.combined_threshold, None);
+        // A damaged file, a wrong-sized model, bad thresholds: clear errors, no panic.
+        let err = load("garbage", BUILTIN_META, Some(b"\xff\x00not a model")).unwrap_err();
+        assert!(err.contains("lexical.mnls"), "{err}");
+        let small = LinearScorer::from_weights(&[0.0; 1024], [0.0; 12], 0.0, 1.0, 0.0)
+            .unwrap()
+            .to_bytes();
+        let err = load("small", BUILTIN_META, Some(&small)).unwrap_err();
+        assert!(err.contains("1024 buckets"), "{err}");
+        for (name, bad) in [("high", "1.5"), ("negative", "-0.1")] {
+            let meta = BUILTIN_META.replace(
+                "\"combined_threshold\": 0.73",
+                &format!("\"combined_threshold\": {bad}"),
+            );
+            assert_ne!(
+                meta, BUILTIN_META,
+                "the shipped metadata names the threshold"
+            );
+            let err = load(name, &meta, Some(BUILTIN_LEXICAL)).unwrap_err();
+            assert!(err.contains("calibration out of range"), "{err}");
+        }
+        let meta = BUILTIN_META.replace("\"lexical_weight\": 0.4", "\"lexical_weight\": 2");
+        assert_ne!(meta, BUILTIN_META, "the shipped metadata names the weight");
+        assert!(load("weight", &meta, Some(BUILTIN_LEXICAL)).is_err());
+    }
 
     #[test]
     fn one_encoding_read_alone_scores_like_the_prompt() {
