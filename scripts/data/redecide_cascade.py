@@ -18,7 +18,11 @@ edge's score and the classifier).
 With a dump from `crossval --window-words N`, CLOUD_SCORE picks the cloud score: `whole` (the
 text's, default), `windows` (its strongest window, where it has windows) or `max` (the larger).
 
-Usage: python3 scripts/data/redecide_cascade.py DUMP.jsonl [ALLOW_THRESHOLD] [CLOUD_SCORE]
+It also prints, at the default edge block threshold (0.94), the cloud threshold with the best
+recall at FPR <= 1 % on a finer grid (step 0.005), and recall/FPR at cloud thresholds 0.50 to
+0.75. LEXICAL_WEIGHT (default 0.4, as shipped) re-weights the lexical model in the mean.
+
+Usage: python3 scripts/data/redecide_cascade.py DUMP.jsonl [ALLOW_THRESHOLD] [CLOUD_SCORE] [LEXICAL_WEIGHT]
 """
 import bisect
 import json
@@ -88,6 +92,14 @@ def main():
     cloud_score = sys.argv[3] if len(sys.argv) > 3 else "whole"
     if cloud_score not in ("whole", "windows", "max"):
         sys.exit(f"CLOUD_SCORE must be whole, windows or max, not {cloud_score!r}")
+    if len(sys.argv) > 4:
+        global LEXICAL_WEIGHT
+        try:
+            LEXICAL_WEIGHT = float(sys.argv[4])
+        except ValueError:
+            LEXICAL_WEIGHT = -1.0
+        if not 0.0 <= LEXICAL_WEIGHT <= 1.0:
+            sys.exit(f"LEXICAL_WEIGHT must be a number from 0 to 1, not {sys.argv[4]!r}")
     for r in rows:
         window = r.get("cloud_windows")
         if window is not None and cloud_score != "whole":
@@ -95,6 +107,16 @@ def main():
     default_cloud = 0.73 if any(r.get("lexical") is not None for r in rows) else 0.86
     print("default 0.35/0.94/%.2f: recall %.3f FPR %.3f benign escalated %.3f"
           % ((default_cloud,) + rates(rows, 0.35, 0.94, default_cloud)))
+    fine = None
+    for cloud_at in [x / 200 for x in range(80, 200)]:
+        recall, fpr, _ = rates(rows, allow_at, 0.94, cloud_at)
+        if fpr <= 0.01 and (fine is None or recall > fine[0]):
+            fine = (recall, fpr, cloud_at)
+    if fine is not None:
+        print("at block 0.94, best at FPR <= 1 %%: recall %.4f FPR %.4f cloud %.3f" % fine)
+    print("at block 0.94, recall/FPR by cloud threshold:", "  ".join(
+        "%.2f: %.3f/%.4f" % ((t,) + rates(rows, allow_at, 0.94, t)[:2])
+        for t in (0.50, 0.55, 0.60, 0.65, 0.70, 0.75)))
     best = None
     for block_at in [0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.88, 0.90, 0.92, 0.94, 0.96, 0.98]:
         for cloud_at in [x / 100 for x in range(40, 100, 2)]:
