@@ -203,46 +203,24 @@ impl Featurizer {
             .signatures_only
             .learning_inputs_with_payloads(&text[..cut])
             .unwrap_or_else(|_| (views(&text[..cut]).words, [0.0; SIGNALS], Vec::new()));
-        let (edge_idx, edge_val) = FeatureSpec { dim: EDGE_DIM }.featurize(&words);
+        let edge_spec = FeatureSpec { dim: EDGE_DIM };
         let cloud_spec = FeatureSpec {
             dim: CLOUD_SHAPE.dim as u32,
         };
-        let (cloud_idx, cloud_val) = cloud_spec.featurize(&words);
-        let edge_payloads = hidden
-            .iter()
-            .map(|w| {
-                let (indices, value) = FeatureSpec { dim: EDGE_DIM }.featurize(w);
-                Example {
-                    indices,
-                    value,
-                    signals: signals.to_vec(),
-                }
-            })
-            .collect();
-        let payloads = hidden
-            .iter()
-            .map(|w| {
-                let (indices, value) = cloud_spec.featurize(w);
-                Example {
-                    indices,
-                    value,
-                    signals: signals.to_vec(),
-                }
-            })
-            .collect();
+        // One model input: a text's hashed n-grams in a feature space, with the signals.
+        let example = |spec: FeatureSpec, words: &str| {
+            let (indices, value) = spec.featurize(words);
+            Example {
+                indices,
+                value,
+                signals: signals.to_vec(),
+            }
+        };
         Featurized {
-            edge: Example {
-                indices: edge_idx,
-                value: edge_val,
-                signals: signals.to_vec(),
-            },
-            cloud: Example {
-                indices: cloud_idx,
-                value: cloud_val,
-                signals: signals.to_vec(),
-            },
-            payloads,
-            edge_payloads,
+            edge: example(edge_spec, &words),
+            cloud: example(cloud_spec, &words),
+            payloads: hidden.iter().map(|w| example(cloud_spec, w)).collect(),
+            edge_payloads: hidden.iter().map(|w| example(edge_spec, w)).collect(),
         }
     }
 }
