@@ -60,36 +60,31 @@ fn retraining_on_the_same_data_gives_the_same_weights() {
         let meta = std::fs::read_to_string(dir.join("cloud.json")).unwrap();
         let lexical = std::fs::read(dir.join("lexical.mnls")).unwrap();
         let reference = BenignReference::from_training(&t.cloud, &features, &labels, seed).unwrap();
-        (t.edge.to_bytes(), cloud, meta, reference.encode(), lexical)
+        [
+            ("edge weights", t.edge.to_bytes()),
+            ("cloud weights", cloud),
+            ("cloud calibration", meta.into_bytes()),
+            (
+                "the feedback adapter's benign reference",
+                reference.encode(),
+            ),
+            ("the cloud tier's lexical model", lexical),
+        ]
     };
     let a = run(7);
     let b = run(7);
-    assert_eq!(
-        a.0, b.0,
-        "edge weights differ between two runs with the same seed"
-    );
-    assert_eq!(
-        a.1, b.1,
-        "cloud weights differ between two runs with the same seed"
-    );
-    assert_eq!(
-        a.2, b.2,
-        "cloud calibration differs between two runs with the same seed"
-    );
-    assert_eq!(
-        a.3, b.3,
-        "the feedback adapter's benign reference differs between two runs with the same seed"
-    );
-    assert_eq!(
-        a.4, b.4,
-        "the cloud tier's lexical model differs between two runs with the same seed"
-    );
+    for ((part, x), (_, y)) in a.iter().zip(&b) {
+        assert_eq!(x, y, "{part} differ between two runs with the same seed");
+    }
     assert_ne!(
-        a.4, a.0,
+        a[4].1, a[0].1,
         "the lexical model is the bags' average, not the edge's own model"
     );
     let c = run(8);
-    assert_ne!(a.0, c.0, "a different seed should give different weights");
+    assert_ne!(
+        a[0].1, c[0].1,
+        "a different seed should give different weights"
+    );
 }
 
 #[test]
