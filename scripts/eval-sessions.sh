@@ -4,7 +4,9 @@
 # through the session analysis with the single-turn cascade as the baseline. The models (and the
 # session window model, trained with joined benign examples) come from the training half only.
 #   bash scripts/eval-sessions.sh            # tables
-#   JSON=1 bash scripts/eval-sessions.sh     # one JSON object
+#   JSON=1 bash scripts/eval-sessions.sh     # one JSON object (without the data/eval/ check)
+# Then it counts false alarms on benign conversations built from data/eval/ only
+# (scripts/data/benign_eval_sessions.py), with the same models.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${DATA:-../shared/data/corpus.jsonl}
@@ -18,3 +20,9 @@ bin=target/release/cloud-analyzer
   --data data/generated/benign_multilingual.jsonl --data data/generated/benign_long_documents.jsonl \
   --data data/generated/malicious_short.jsonl --out "$out/models" >&2
 "$bin" eval-sessions --data "$out/sessions.jsonl" --models "$out/models" ${JSON:+--json}
+# False alarms on benign conversations made only of never-trained-on text (data/eval/).
+if [ -z "${JSON:-}" ]; then
+  python3 scripts/data/benign_eval_sessions.py "$out/eval_benign_sessions.jsonl"
+  echo; echo "benign conversations from data/eval/ (never trained on):"
+  "$bin" eval-sessions --data "$out/eval_benign_sessions.jsonl" --models "$out/models" | grep -E '^(type|benign)'
+fi

@@ -66,8 +66,8 @@ pub struct SessionPolicy {
     pub approval_at: f32,
     /// Probability of a window of turns read together at which the turn is blocked.
     pub window_block: f32,
-    /// How much a window must exceed the latest turn read alone to count: turns together must
-    /// say more than the last one does.
+    /// How much a window must exceed each of its turns read alone to count: turns together must
+    /// say more than any one of them does.
     pub window_lift: f32,
     /// Single-turn probability from which a turn counts as a possible fragment.
     pub fragment_floor: f32,
@@ -105,7 +105,7 @@ impl Default for SessionPolicy {
             risk_floor: 0.5,
             warn_at: 0.5,
             approval_at: 1.0,
-            window_block: 0.9,
+            window_block: 0.95,
             window_lift: 0.0,
             fragment_floor: 0.2,
             write_below: 0.3,
@@ -345,38 +345,51 @@ impl SessionState {
         }
     }
 
-    /// The highest probability among windows of recent turns that end with `current`, and the
-    /// probability of `current` alone under the same model.
+    /// The highest probability among windows of recent turns that end with `current` and say
+    /// more than every turn in them read alone (by `policy.window_lift`; 0 if none does), the
+    /// probability of `current` alone under the same model, and the highest probability of any
+    /// window (what the memory's write gate looks at). A window that is only as suspicious as its
+    /// most suspicious turn is that turn's evidence, which the single-turn tiers already
+    /// weighed; on benign conversations made of never-trained-on text (README, "Sessions")
+    /// windows lifted by one such turn were most of the false alarms.
     fn window_probability(
         &self,
         current: &TurnTrace,
         policy: &SessionPolicy,
         model: &dyn Together,
-    ) -> (f32, f32) {
+    ) -> (f32, f32, f32) {
         let alone = model.probability_together(&[&current.encoding]);
-        let mut best = 0.0f32;
         let passed: Vec<&TurnTrace> = self.recent.iter().filter(|t| !t.stopped).collect();
+        let passed_alone: Vec<f32> = passed
+            .iter()
+            .map(|t| model.probability_together(&[&t.encoding]))
+            .collect();
+        let (mut best, mut any) = (0.0f32, 0.0f32);
+        let mut consider = |turns: &[usize]| {
+            let mut parts: Vec<&Encoding> = turns.iter().map(|&i| &passed[i].encoding).collect();
+            parts.push(&current.encoding);
+            let together = model.probability_together(&parts);
+            any = any.max(together);
+            let strongest = turns.iter().map(|&i| passed_alone[i]).fold(alone, f32::max);
+            if together >= strongest + policy.window_lift {
+                best = best.max(together);
+            }
+        };
         let n = passed.len();
         // The last two to four turns that passed, in a row.
         for k in 1..=3.min(n) {
-            let mut parts: Vec<&Encoding> =
-                passed.iter().skip(n - k).map(|t| &t.encoding).collect();
-            parts.push(&current.encoding);
-            best = best.max(model.probability_together(&parts));
+            consider(&(n - k..n).collect::<Vec<_>>());
         }
         // Every recent fragment-like turn, with this one if it is one too.
         if current.probability >= policy.fragment_floor {
-            let mut parts: Vec<&Encoding> = passed
-                .iter()
-                .filter(|t| t.probability >= policy.fragment_floor)
-                .map(|t| &t.encoding)
+            let fragments: Vec<usize> = (0..n)
+                .filter(|&i| passed[i].probability >= policy.fragment_floor)
                 .collect();
-            if parts.len() >= 2 {
-                parts.push(&current.encoding);
-                best = best.max(model.probability_together(&parts));
+            if fragments.len() >= 2 {
+                consider(&fragments);
             }
         }
-        (best, alone)
+        (best, alone, any)
     }
 
     /// Whether the last turns' probabilities rose steadily to a notable level.
@@ -407,9 +420,9 @@ impl SessionState {
             probability: p,
             stopped: false,
         };
-        let (window, alone) = self.window_probability(&current, policy, model);
-        // Only a window that says more than the latest turn alone is evidence of its own.
-        let lifted = window >= alone + policy.window_lift;
+        let (window, alone, any_window) = self.window_probability(&current, policy, model);
+        // Only a window that says more than its turns alone is evidence of its own (0 if none).
+        let lifted = window > 0.0 && window >= alone + policy.window_lift;
         let (key, value) = projection.pair(input.embedding);
         let surprise = self
             .memory
@@ -484,7 +497,7 @@ impl SessionState {
         }
 
         let remembered =
-            action == Action::Allow && p < policy.write_below && window < policy.write_below;
+            action == Action::Allow && p < policy.write_below && any_window < policy.write_below;
         if remembered {
             self.memory
                 .update(&[(&key, &value)], policy.rates(), device);
@@ -765,6 +778,20 @@ mod tests {
         assert_eq!(third.action, Action::Block, "{third:?}");
         assert!(third.reasons.contains(&"window"));
         assert!(!third.remembered);
+    }
+
+    #[test]
+    fn a_window_only_as_suspicious_as_one_of_its_turns_is_not_evidence() {
+        // A turn the window model finds suspicious on its own (the single-turn tiers let it
+        // pass), then an ordinary one: the two together say no more than the first alone.
+        let mut s = SessionState::new();
+        let first = turn(&mut s, 0.3, 1.0, 1);
+        assert_eq!(first.action, Action::Allow);
+        let second = turn(&mut s, 0.05, -0.02, 2);
+        assert_eq!(second.action, Action::Allow, "{second:?}");
+        assert_eq!(second.window_probability, 0.0);
+        assert!(!second.reasons.contains(&"window"));
+        assert!(!second.reasons.contains(&"fragments"));
     }
 
     #[test]
