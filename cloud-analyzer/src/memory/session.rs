@@ -303,7 +303,8 @@ pub struct TurnOutcome {
     pub action: Action,
     /// Risk after this turn, with the client key's prior.
     pub risk: f32,
-    /// Highest probability of a window of turns read together.
+    /// Highest probability of a window of turns read together that said more than each of its
+    /// turns alone (0 if none did).
     pub window_probability: f32,
     /// Surprise under the session memory.
     pub surprise: f32,
