@@ -24,6 +24,8 @@ fn session_with(turns: &[(f32, bool)], risk: f32) -> SessionState {
             },
             probability: p,
             stopped,
+            // Known for some turns, unknown (a state saved in format 1) for others.
+            alone: if i % 2 == 0 { p } else { f32::NAN },
         });
     }
     s

@@ -195,6 +195,10 @@ pub struct TurnTrace {
     /// Whether the turn was blocked or held (it never reached the model, so later turns do
     /// not complete it).
     pub stopped: bool,
+    /// The window classifier's probability of the turn read alone, kept so that windows can
+    /// be compared with their turns without scoring each again (NaN when unknown: states
+    /// saved in format 1; then it is scored when needed).
+    pub alone: f32,
 }
 
 /// Everything a session carries from turn to turn.
@@ -363,7 +367,13 @@ impl SessionState {
         let passed: Vec<&TurnTrace> = self.recent.iter().filter(|t| !t.stopped).collect();
         let passed_alone: Vec<f32> = passed
             .iter()
-            .map(|t| model.probability_together(&[&t.encoding]))
+            .map(|t| {
+                if t.alone.is_finite() {
+                    t.alone
+                } else {
+                    model.probability_together(&[&t.encoding])
+                }
+            })
             .collect();
         let (mut best, mut any) = (0.0f32, 0.0f32);
         let mut consider = |turns: &[usize]| {
@@ -420,8 +430,10 @@ impl SessionState {
             encoding: input.encoding.clone(),
             probability: p,
             stopped: false,
+            alone: f32::NAN,
         };
         let (window, alone, any_window) = self.window_probability(&current, policy, model);
+        current.alone = alone;
         // Only a window that says more than its turns alone is evidence of its own (0 if none).
         let lifted = window > 0.0 && window >= alone + policy.window_lift;
         let (key, value) = projection.pair(input.embedding);
@@ -537,12 +549,12 @@ impl SessionState {
         }
     }
 
-    /// The compact binary form (`format 1`): header, the neural memory in half floats, then the
-    /// recent turns. A session with 12 recent turns takes about 18 KB.
+    /// The compact binary form (format 2): header, the neural memory in half floats, then the
+    /// recent turns. Format 1 (read too) lacked each turn's `alone`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(20 * 1024);
+        let mut out = Vec::with_capacity(36 * 1024);
         out.extend_from_slice(b"MNSS");
-        out.push(1);
+        out.push(2);
         for x in [
             self.risk,
             self.max_probability,
@@ -563,6 +575,7 @@ impl SessionState {
             out.push(u8::from(t.stopped));
             out.extend_from_slice(&t.encoding.buckets.to_le_bytes());
             out.extend_from_slice(&t.probability.to_le_bytes());
+            out.extend_from_slice(&t.alone.to_le_bytes());
             for x in t.encoding.sum.iter().chain(&t.encoding.signals) {
                 out.extend_from_slice(&f32_to_f16(*x).to_le_bytes());
             }
@@ -573,7 +586,11 @@ impl SessionState {
     /// Reads what [`encode`](Self::encode) wrote; `None` for anything else.
     pub fn decode(bytes: &[u8]) -> Option<SessionState> {
         let mut r = Reader(bytes);
-        if r.take(4)? != b"MNSS" || r.take(1)? != [1] {
+        if r.take(4)? != b"MNSS" {
+            return None;
+        }
+        let format = r.take(1)?[0];
+        if !(1..=2).contains(&format) {
             return None;
         }
         let risk = r.f32()?;
@@ -600,6 +617,10 @@ impl SessionState {
             };
             let buckets = r.f32()?;
             let probability = r.f32()?;
+            let alone = if format >= 2 { r.f32()? } else { f32::NAN };
+            if !(alone.is_nan() || (0.0..=1.0).contains(&alone)) {
+                return None;
+            }
             let mut halves = Vec::with_capacity(width + signals);
             for c in r.take(2 * (width + signals))?.chunks_exact(2) {
                 halves.push(f16_to_f32(u16::from_le_bytes([c[0], c[1]])));
@@ -613,6 +634,7 @@ impl SessionState {
                 },
                 probability,
                 stopped,
+                alone,
             });
         }
         let finite = [risk, max_probability, surprise_mean, surprise_var]
@@ -822,9 +844,54 @@ mod tests {
         assert_eq!(back.turns, 20);
         assert_eq!(back.recent.len(), RECENT_TURNS);
         assert!((back.risk - s.risk).abs() < 1e-6);
+        assert!(back.recent.iter().all(|t| t.alone.is_finite()));
+        assert_eq!(back.encode(), bytes);
         assert!(SessionState::decode(&bytes[..bytes.len() - 1]).is_none());
         assert!(SessionState::decode(b"MNSS\x02").is_none());
+        assert!(SessionState::decode(b"MNSS\x03").is_none());
         assert!(SessionState::decode(&[]).is_none());
+    }
+
+    /// The format-1 bytes of a state: its format-2 encoding without each turn's `alone`.
+    fn format_1(state: &SessionState) -> Vec<u8> {
+        let bytes = state.encode();
+        let head = 5 + 16 + 12 + 8 + NeuralMemory::ENCODED_LEN;
+        let mut out = bytes[..head].to_vec();
+        out[4] = 1;
+        out.push(bytes[head]);
+        let mut at = head + 1;
+        for _ in 0..bytes[head] {
+            let halves = 2 * (usize::from(bytes[at]) + usize::from(bytes[at + 1]));
+            out.extend_from_slice(&bytes[at..at + 11]); // sizes, stopped, buckets, probability
+            out.extend_from_slice(&bytes[at + 15..at + 15 + halves]); // skips `alone`
+            at += 15 + halves;
+        }
+        assert_eq!(at, bytes.len());
+        out
+    }
+
+    #[test]
+    fn states_saved_before_format_2_still_load_and_continue() {
+        let mut s = SessionState::new();
+        for t in 0..5 {
+            turn(&mut s, 0.05, 0.3, t);
+        }
+        let old = SessionState::decode(&format_1(&s)).expect("format 1 reads");
+        let new = SessionState::decode(&s.encode()).expect("format 2 reads");
+        assert_eq!(old.recent.len(), 5);
+        assert!(old.recent.iter().all(|t| t.alone.is_nan()));
+        assert!(new.recent.iter().all(|t| t.alone.is_finite()));
+        for (o, n) in old.recent.iter().zip(&new.recent) {
+            assert_eq!((&o.encoding, o.probability), (&n.encoding, n.probability));
+        }
+        // Unknown `alone`s are scored when needed: the same turn gives the same outcome.
+        let (mut a, mut b) = (new, old);
+        assert_eq!(turn(&mut a, 0.1, 0.3, 9), turn(&mut b, 0.1, 0.3, 9));
+        // A value out of range is refused, not trusted.
+        let mut bytes = s.encode();
+        let first_alone = 5 + 16 + 12 + 8 + NeuralMemory::ENCODED_LEN + 1 + 11;
+        bytes[first_alone..first_alone + 4].copy_from_slice(&7.0f32.to_le_bytes());
+        assert!(SessionState::decode(&bytes).is_none());
     }
 
     #[test]
