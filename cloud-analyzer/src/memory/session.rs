@@ -434,8 +434,9 @@ impl SessionState {
         };
         let (window, alone, any_window) = self.window_probability(&current, policy, model);
         current.alone = alone;
-        // Only a window that says more than its turns alone is evidence of its own (0 if none).
-        let lifted = window > 0.0 && window >= alone + policy.window_lift;
+        // Only a window that says more than its turns alone is evidence of its own; the others
+        // were left out (`window` is 0 when none did).
+        let lifted = window > 0.0;
         let (key, value) = projection.pair(input.embedding);
         let surprise = self
             .memory
