@@ -888,6 +888,15 @@ mod tests {
         // Unknown `alone`s are scored when needed: the same turn gives the same outcome.
         let (mut a, mut b) = (new, old);
         assert_eq!(turn(&mut a, 0.1, 0.3, 9), turn(&mut b, 0.1, 0.3, 9));
+        // …which decides: after a turn suspicious alone, an ordinary one is no window evidence,
+        // whether that turn's `alone` was saved or has to be scored again.
+        let mut s = SessionState::new();
+        turn(&mut s, 0.3, 1.0, 1);
+        let mut old = SessionState::decode(&format_1(&s)).expect("format 1 reads");
+        assert!(old.recent[0].alone.is_nan());
+        let after = turn(&mut old, 0.05, -0.02, 2);
+        assert_eq!(after.action, Action::Allow, "{after:?}");
+        assert_eq!(after.window_probability, 0.0);
         // A value out of range is refused, not trusted.
         let mut bytes = s.encode();
         let first_alone = 5 + 16 + 12 + 8 + NeuralMemory::ENCODED_LEN + 1 + 11;
