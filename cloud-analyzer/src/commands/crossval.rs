@@ -41,6 +41,13 @@ pub struct CrossvalArgs {
     /// Only hold out these families (default: every family).
     #[arg(long)]
     family: Vec<String>,
+    /// Hold these families out together, in one fold (`FAMILY+FAMILY`; repeat for several
+    /// groups): for families built from the same source material, such as garak's documents
+    /// with an injection (`m:latent_injection`) and the same documents without one
+    /// (`b:garak_benign`). Held out apart, each fold trains on the other's near-duplicates
+    /// under the opposite label.
+    #[arg(long)]
+    hold_out_together: Vec<String>,
     /// Print one JSON object instead of the tables.
     #[arg(long)]
     json: bool,
@@ -91,6 +98,9 @@ pub struct CrossvalArgs {
     /// (`cloud_windows`). 0: off.
     #[arg(long, default_value_t = 0)]
     window_words: usize,
+    /// With `--window-words`: only score the windows; add none of them to training.
+    #[arg(long)]
+    window_score_only: bool,
     /// Experiment: average this many cloud classifiers per fold (calibrated logits), each from
     /// its own training seed and calibration split; 1: one, as `train` ships.
     #[arg(long, default_value_t = 1)]
@@ -127,6 +137,39 @@ fn word_windows(text: &str, size: usize) -> Vec<String> {
     out
 }
 
+/// The folds: each family alone, except the groups named by `--hold-out-together`, which are
+/// held out as one fold each. A grouped family that is not in the data, or is named twice, is
+/// an error (a typo would otherwise silently leave the families apart).
+fn fold_groups(families: &[String], together: &[String]) -> Result<Vec<Vec<String>>, String> {
+    let mut folds: Vec<Vec<String>> = Vec::new();
+    let mut grouped: Vec<&str> = Vec::new();
+    for group in together.iter().map(|g| g.split('+')) {
+        let mut fold = Vec::new();
+        for name in group {
+            let name = name.trim();
+            if !families.iter().any(|f| f == name) {
+                return Err(format!(
+                    "--hold-out-together: no family {name:?} in the data (families: {})",
+                    families.join(", ")
+                ));
+            }
+            if grouped.contains(&name) {
+                return Err(format!("--hold-out-together: {name:?} is named twice"));
+            }
+            grouped.push(name);
+            fold.push(name.to_string());
+        }
+        folds.push(fold);
+    }
+    for f in families {
+        if !grouped.contains(&f.as_str()) {
+            folds.push(vec![f.clone()]);
+        }
+    }
+    folds.sort();
+    Ok(folds)
+}
+
 /// Held-out scores of one item.
 #[derive(Debug, Clone, Copy)]
 struct Held {
@@ -140,6 +183,9 @@ struct Held {
     discussion: bool,
     /// Strongest window of the text (`--window-words`), when it has windows.
     cloud_windows: Option<f32>,
+    /// The lexical model's and the edge's learned scorer's strongest window.
+    lexical_windows: Option<f32>,
+    learned_windows: Option<f32>,
     cloud_thresholds: cloud_analyzer::learn::cloud::CloudThresholds,
     escalate_at: f32,
     block_at: f32,
@@ -211,6 +257,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
     if !args.family.is_empty() {
         families.retain(|f| args.family.contains(f));
     }
+    let folds = fold_groups(&families, &args.hold_out_together)?;
     let mut config = FitConfig::new(args.seed);
     config.refit = args.refit;
     config.calibrate_on_collected_only = args.calibrate_on_collected_only;
@@ -236,12 +283,13 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
         config.cloud.weight_decay = x;
     }
     let mut held: Vec<Option<Held>> = vec![None; all_items.len()];
-    for (k, family) in families.iter().enumerate() {
+    for (k, fold) in folds.iter().enumerate() {
+        let family = fold.join("+");
         let train_idx: Vec<usize> = (0..all_items.len())
-            .filter(|&i| &all_items[i].family != family)
+            .filter(|&i| !fold.contains(&all_items[i].family))
             .collect();
         let test_idx: Vec<usize> = (0..all_items.len())
-            .filter(|&i| &all_items[i].family == family)
+            .filter(|&i| fold.contains(&all_items[i].family))
             .collect();
         let mut x: Vec<_> = train_idx.iter().map(|&i| features[i].clone()).collect();
         let mut y: Vec<bool> = train_idx.iter().map(|&i| labels[i]).collect();
@@ -264,7 +312,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
         fams.extend(joined.iter().map(|i| i.family.as_str()));
         let windowed: Vec<(String, &str)> = fold_items
             .iter()
-            .filter(|i| !i.malicious)
+            .filter(|i| !i.malicious && !args.window_score_only)
             .flat_map(|i| {
                 word_windows(&i.text, args.window_words)
                     .into_iter()
@@ -294,6 +342,10 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
             .map_err(|e| e.to_string())?;
         for &i in &test_idx {
             let text = &all_items[i].text;
+            let windows: Vec<_> = word_windows(text, args.window_words)
+                .iter()
+                .map(|w| featurizer.featurize(w))
+                .collect();
             let verdict = engine.triage_text(text).map_err(|e| e.to_string())?;
             let learned = trained
                 .edge
@@ -305,9 +357,14 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
                 cloud: cloud_probability(&features[i]),
                 lexical: clouds[0].opinion_of(&features[i]).lexical,
                 discussion: evaluate::discusses_attacks(&verdict),
-                cloud_windows: word_windows(text, args.window_words)
+                cloud_windows: windows.iter().map(cloud_probability).reduce(f32::max),
+                lexical_windows: windows
                     .iter()
-                    .map(|w| cloud_probability(&featurizer.featurize(w)))
+                    .filter_map(|f| clouds[0].opinion_of(f).lexical)
+                    .reduce(f32::max),
+                learned_windows: windows
+                    .iter()
+                    .map(|f| trained.edge.calibrate(edge_margin(&trained.edge, &f.edge)))
                     .reduce(f32::max),
                 cloud_thresholds: clouds[0].thresholds(),
                 escalate_at: engine.policy().thresholds.escalate,
@@ -317,7 +374,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
         eprintln!(
             "fold {}/{}: held out {family} ({} items), trained on {} in {:.1} s",
             k + 1,
-            families.len(),
+            folds.len(),
             test_idx.len(),
             y.len(),
             t.elapsed().as_secs_f64()
@@ -391,6 +448,9 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
                     "lexical": h.lexical,
                     "discussion": h.discussion,
                     "cloud_windows": h.cloud_windows,
+                    "lexical_windows": h.lexical_windows,
+                    "learned_windows": h.learned_windows,
+                    "learned": h.learned,
                 })
                 .to_string(),
             );
@@ -454,7 +514,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
     let report = CrossvalReport {
         seed: args.seed,
         backend: args.backend.name(),
-        folds: families.len(),
+        folds: folds.len(),
         seconds: start.elapsed().as_secs_f64(),
         learned_roc_auc: roc_auc(&learned_scores, &labels),
         edge: evaluate::report(Tier::Edge, &items, &edge),
@@ -470,7 +530,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
         return serde_json::to_string(&report).map_err(|e| e.to_string());
     }
     let mut s = format!(
-        "leave-one-family-out over {} families, seed {}, backend {}, {:.0} s\n\
+        "leave-one-family-out over {} folds, seed {}, backend {}, {:.0} s\n\
          (every score below comes from models that did not see the item's family)\n\n",
         report.folds, report.seed, report.backend, report.seconds
     );
@@ -537,7 +597,44 @@ fn length_matched(lengths: &[f32], labels: &[bool], seed: u64) -> Vec<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::word_windows;
+    use super::{fold_groups, word_windows};
+
+    #[test]
+    fn grouped_families_share_one_fold_and_typos_are_errors() {
+        let families: Vec<String> = ["b:docs", "b:math", "m:latent", "m:wild"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let alone = fold_groups(&families, &[]).unwrap();
+        assert_eq!(
+            alone.len(),
+            4,
+            "without groups every family is its own fold"
+        );
+        let grouped = fold_groups(&families, &["b:docs+m:latent".to_string()]).unwrap();
+        assert_eq!(
+            grouped,
+            [
+                vec!["b:docs".to_string(), "m:latent".to_string()],
+                vec!["b:math".to_string()],
+                vec!["m:wild".to_string()],
+            ]
+        );
+        let every: Vec<&String> = grouped.iter().flatten().collect();
+        assert_eq!(
+            every.len(),
+            families.len(),
+            "each family is in exactly one fold"
+        );
+        let typo = fold_groups(&families, &["b:docs+m:latnet".to_string()]).unwrap_err();
+        assert!(typo.contains("m:latnet"), "{typo}");
+        let twice = fold_groups(
+            &families,
+            &["b:docs+m:latent".to_string(), "m:latent+m:wild".to_string()],
+        )
+        .unwrap_err();
+        assert!(twice.contains("named twice"), "{twice}");
+    }
 
     #[test]
     fn windows_overlap_by_half_and_cover_every_word() {
