@@ -74,7 +74,7 @@ if [ "$FUZZ_SECONDS" -gt 0 ] && rustup toolchain list | grep -q '^nightly'; then
   export PATH="$TOOLS/bin:$PATH"
   (
     cd fuzz
-    for target in parse_body normalize triage policy sse_restore analyzer_reply; do
+    for target in parse_body normalize triage policy sse_restore analyzer_reply filter_config; do
       cargo +nightly fuzz run "$target" -- -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 2>&1 | tail -n 3
     done
   )

@@ -150,4 +150,66 @@ mod tests {
         assert_eq!(c.policy.mode, Mode::Monitor);
         assert_eq!(c.analyzer.unwrap().path, "/v1/analyze");
     }
+
+    mod properties {
+        use super::*;
+        use alloc::format;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever bytes Envoy hands over, parsing answers: a configuration that
+            /// passed every check, or an error that says it is the configuration.
+            #[test]
+            fn any_bytes_give_a_checked_config_or_an_error(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+                match FilterConfig::from_json(&bytes) {
+                    Ok(c) => {
+                        prop_assert!(!c.routes.is_empty() && c.routes.iter().all(|r| r.starts_with('/')));
+                        prop_assert!(c.policy.validate().is_ok());
+                        if let Some(a) = &c.analyzer {
+                            prop_assert!(!a.cluster.is_empty() && a.path.starts_with('/'));
+                            prop_assert!((1..=60_000).contains(&a.timeout_ms));
+                        }
+                    }
+                    Err(e) => prop_assert!(e.starts_with("configuration"), "{}", e),
+                }
+            }
+
+            /// Well-formed settings are kept as given; a timeout out of range is refused.
+            #[test]
+            fn settings_round_trip_and_timeouts_are_bounded(
+                route in "/[a-z0-9/*._-]{0,24}",
+                cluster in "[a-z][a-z0-9_.|-]{0,30}",
+                timeout in 0u64..120_000,
+                open in any::<bool>(),
+                hold in any::<bool>(),
+            ) {
+                let json = format!(
+                    r#"{{"routes":["{route}"],"analyzer":{{"cluster":"{cluster}","timeout_ms":{timeout}}},"fail_mode":"{}","hold_headers":{hold}}}"#,
+                    if open { "open" } else { "closed" },
+                );
+                let parsed = FilterConfig::from_json(json.as_bytes());
+                if (1..=60_000).contains(&timeout) {
+                    let c = parsed.map_err(TestCaseError::fail)?;
+                    prop_assert_eq!(&c.routes, &alloc::vec![route]);
+                    let a = c.analyzer.expect("analyzer");
+                    prop_assert_eq!(a.cluster, cluster);
+                    prop_assert_eq!(a.timeout_ms, timeout);
+                    prop_assert_eq!(c.fail_mode, if open { FailMode::Open } else { FailMode::Closed });
+                    prop_assert_eq!(c.hold_headers, hold);
+                } else {
+                    let e = parsed.expect_err("timeout out of range");
+                    prop_assert!(e.contains("timeout_ms"), "{}", e);
+                }
+            }
+
+            /// Deep nesting and huge numbers are errors, not crashes.
+            #[test]
+            fn hostile_json_is_an_error(depth in 1usize..3000, key in "[a-z_]{1,12}") {
+                let nested = format!(r#"{{"{key}":{}{}}}"#, "[".repeat(depth), "]".repeat(depth));
+                prop_assert!(FilterConfig::from_json(nested.as_bytes()).is_err());
+                let big = format!(r#"{{"analyzer":{{"cluster":"a","timeout_ms":1{}}}}}"#, "0".repeat(depth % 40));
+                let _ = FilterConfig::from_json(big.as_bytes());
+            }
+        }
+    }
 }
