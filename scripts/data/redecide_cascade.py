@@ -10,8 +10,8 @@ edge escalated because its text discusses attacks is only known as such above 0.
 dump's `discussion` flag, where it has one).
 
 A dump with a `lexical` score (the cloud tier's lexical model, crossval since 2026-12-02) is
-re-decided as the cloud tier now decides: the weighted mean of the classifier (0.6) and the
-lexical model (0.4) against the cloud threshold, the classifier alone (at 0.86) for text that discusses attacks or
+re-decided as the cloud tier now decides: the weighted mean of the classifier (0.4) and the
+lexical model (0.6) against the cloud threshold, the classifier alone (at 0.86) for text that discusses attacks or
 whose edge block was overruled. A dump without one is re-decided as before (the mean of the
 edge's score and the classifier).
 
@@ -20,7 +20,7 @@ text's, default), `windows` (its strongest window, where it has windows) or `max
 
 It also prints, at the default edge block threshold (0.94), the cloud threshold with the best
 recall at FPR <= 1 % on a finer grid (step 0.005), and recall/FPR at cloud thresholds 0.50 to
-0.75. LEXICAL_WEIGHT (default 0.4, as shipped) re-weights the lexical model in the mean.
+0.75. LEXICAL_WEIGHT (default 0.6, as shipped) re-weights the lexical model in the mean.
 
 Usage: python3 scripts/data/redecide_cascade.py DUMP.jsonl [ALLOW_THRESHOLD] [CLOUD_SCORE] [LEXICAL_WEIGHT]
 """
@@ -49,7 +49,7 @@ def load(path):
 
 
 CLASSIFIER_ALONE_AT = 0.86
-LEXICAL_WEIGHT = 0.4
+LEXICAL_WEIGHT = 0.6
 
 
 def blocked(r, allow_at, block_at, cloud_at):
@@ -104,8 +104,8 @@ def main():
         window = r.get("cloud_windows")
         if window is not None and cloud_score != "whole":
             r["cloud"] = float(window) if cloud_score == "windows" else max(r["cloud"], float(window))
-    default_cloud = 0.73 if any(r.get("lexical") is not None for r in rows) else 0.86
-    print("default 0.35/0.94/%.2f: recall %.3f FPR %.3f benign escalated %.3f"
+    default_cloud = 0.645 if any(r.get("lexical") is not None for r in rows) else 0.86
+    print("default 0.35/0.94/%.3f: recall %.3f FPR %.3f benign escalated %.3f"
           % ((default_cloud,) + rates(rows, 0.35, 0.94, default_cloud)))
     fine = None
     for cloud_at in [x / 200 for x in range(80, 200)]:

@@ -56,7 +56,8 @@ def test_restart_keeps_session_risk_memory_and_attack_memory(upstream, redis):
 
     a = start(upstream, redis)
     try:
-        for text in EXTRACTION[:4]:
+        # The first five turns: the session warns (risk), nothing is held yet.
+        for text in EXTRACTION[:5]:
             before = analyze(a, text, session="s-risk", tenant="mem").json()
         assert before["session"]["action"] == "warn", before
         missed = analyze(a, ROLEPLAY, tenant="mem").json()
@@ -67,7 +68,7 @@ def test_restart_keeps_session_risk_memory_and_attack_memory(upstream, redis):
 
         after = analyze(a, "Thanks. What should I pack for Lisbon in May?", session="s-risk", tenant="mem").json()
         s = after["session"]
-        assert s["analyzed_turns"] == 5, s
+        assert s["analyzed_turns"] == 6, s
         assert s["memory_updates"] >= before["session"]["memory_updates"] >= 1, (before, s)
         assert s["risk"] > 0.2, "risk carried over (decayed by one turn, not reset)"
         fresh = analyze(a, "Thanks. What should I pack for Lisbon in May?", session="s-new", tenant="mem").json()

@@ -197,7 +197,7 @@ fn train(args: &TrainArgs) -> Result<(), String> {
     ));
     if trained.cloud.lexical().is_some() {
         crate::commands::emit(&format!(
-            "  lexical model → {} ({} edge-type models averaged; combined threshold {:.2})",
+            "  lexical model → {} ({} edge-type models averaged; combined threshold {:.3})",
             args.out
                 .join(cloud_analyzer::learn::cloud::LEXICAL_FILE)
                 .display(),

@@ -18,11 +18,11 @@ use crate::learn::{Backend, Featurized};
 pub const DEFAULT_BLOCK_THRESHOLD: f32 = 0.86;
 /// The bar for the weighted mean of the classifier's and the lexical model's probabilities,
 /// when the tier has a lexical model (chosen from the cross-validation curves; see the README).
-pub const DEFAULT_COMBINED_THRESHOLD: f32 = 0.73;
+pub const DEFAULT_COMBINED_THRESHOLD: f32 = 0.645;
 /// The lexical model's weight in that mean (the classifier has the rest): the bagged linear
 /// model ranks held-out families well but is surer than the classifier of short benign text
 /// with strong signature phrases (see the README).
-pub const DEFAULT_LEXICAL_WEIGHT: f32 = 0.4;
+pub const DEFAULT_LEXICAL_WEIGHT: f32 = 0.6;
 
 /// File names inside a model directory.
 pub const WEIGHTS_FILE: &str = "cloud.bpk";
@@ -462,7 +462,7 @@ mod tests {
         assert!(err.contains("1024 buckets"), "{err}");
         for (name, bad) in [("high", "1.5"), ("negative", "-0.1")] {
             let meta = BUILTIN_META.replace(
-                "\"combined_threshold\": 0.73",
+                "\"combined_threshold\": 0.645",
                 &format!("\"combined_threshold\": {bad}"),
             );
             assert_ne!(
@@ -472,7 +472,7 @@ mod tests {
             let err = load(name, &meta, Some(BUILTIN_LEXICAL)).unwrap_err();
             assert!(err.contains("calibration out of range"), "{err}");
         }
-        let meta = BUILTIN_META.replace("\"lexical_weight\": 0.4", "\"lexical_weight\": 2");
+        let meta = BUILTIN_META.replace("\"lexical_weight\": 0.6", "\"lexical_weight\": 2");
         assert_ne!(meta, BUILTIN_META, "the shipped metadata names the weight");
         assert!(load("weight", &meta, Some(BUILTIN_LEXICAL)).is_err());
     }
