@@ -22,7 +22,10 @@ It also prints, at the default edge block threshold (0.94), the cloud threshold 
 recall at FPR <= 1 % on a finer grid (step 0.005), and recall/FPR at cloud thresholds 0.50 to
 0.75. LEXICAL_WEIGHT (default 0.6, as shipped) re-weights the lexical model in the mean.
 
-Usage: python3 scripts/data/redecide_cascade.py DUMP.jsonl [ALLOW_THRESHOLD] [CLOUD_SCORE] [LEXICAL_WEIGHT]
+CLOUD_THRESHOLD (default 0.645, as shipped) is the cloud threshold of the first line, which
+reports recall/FPR at the edge's default thresholds (0.35/0.94).
+
+Usage: python3 scripts/data/redecide_cascade.py DUMP.jsonl [ALLOW_THRESHOLD] [CLOUD_SCORE] [LEXICAL_WEIGHT] [CLOUD_THRESHOLD]
 """
 import bisect
 import json
@@ -105,7 +108,14 @@ def main():
         if window is not None and cloud_score != "whole":
             r["cloud"] = float(window) if cloud_score == "windows" else max(r["cloud"], float(window))
     default_cloud = 0.645 if any(r.get("lexical") is not None for r in rows) else 0.86
-    print("default 0.35/0.94/%.3f: recall %.3f FPR %.3f benign escalated %.3f"
+    if len(sys.argv) > 5:
+        try:
+            default_cloud = float(sys.argv[5])
+        except ValueError:
+            default_cloud = -1.0
+        if not 0.0 <= default_cloud <= 1.0:
+            sys.exit(f"CLOUD_THRESHOLD must be a number from 0 to 1, not {sys.argv[5]!r}")
+    print("default 0.35/0.94/%.3f: recall %.4f FPR %.4f benign escalated %.3f"
           % ((default_cloud,) + rates(rows, 0.35, 0.94, default_cloud)))
     fine = None
     for cloud_at in [x / 200 for x in range(80, 200)]:
