@@ -87,6 +87,17 @@ def auc(scores, reference):
     return wins / max(1, len(scores) * len(ref))
 
 
+def unit_arg(index, name):
+    """Command-line argument `index` as a number from 0 to 1; exits with a message otherwise."""
+    try:
+        value = float(sys.argv[index])
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        sys.exit(f"{name} must be a number from 0 to 1, not {sys.argv[index]!r}")
+    return value
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -97,24 +108,14 @@ def main():
         sys.exit(f"CLOUD_SCORE must be whole, windows or max, not {cloud_score!r}")
     if len(sys.argv) > 4:
         global LEXICAL_WEIGHT
-        try:
-            LEXICAL_WEIGHT = float(sys.argv[4])
-        except ValueError:
-            LEXICAL_WEIGHT = -1.0
-        if not 0.0 <= LEXICAL_WEIGHT <= 1.0:
-            sys.exit(f"LEXICAL_WEIGHT must be a number from 0 to 1, not {sys.argv[4]!r}")
+        LEXICAL_WEIGHT = unit_arg(4, "LEXICAL_WEIGHT")
     for r in rows:
         window = r.get("cloud_windows")
         if window is not None and cloud_score != "whole":
             r["cloud"] = float(window) if cloud_score == "windows" else max(r["cloud"], float(window))
     default_cloud = 0.645 if any(r.get("lexical") is not None for r in rows) else 0.86
     if len(sys.argv) > 5:
-        try:
-            default_cloud = float(sys.argv[5])
-        except ValueError:
-            default_cloud = -1.0
-        if not 0.0 <= default_cloud <= 1.0:
-            sys.exit(f"CLOUD_THRESHOLD must be a number from 0 to 1, not {sys.argv[5]!r}")
+        default_cloud = unit_arg(5, "CLOUD_THRESHOLD")
     print("default 0.35/0.94/%.3f: recall %.4f FPR %.4f benign escalated %.3f"
           % ((default_cloud,) + rates(rows, 0.35, 0.94, default_cloud)))
     fine = None
