@@ -75,6 +75,11 @@ pub struct CrossvalArgs {
     /// Never set aside a generated family whole for calibration (see `FitConfig`).
     #[arg(long)]
     calibrate_on_collected_only: bool,
+    /// A family whose items always train and are left out of the calibration draw, so the
+    /// split of everything else stays as without it (repeatable; see
+    /// `FitConfig::fit_only_families`).
+    #[arg(long, value_name = "FAMILY")]
+    fit_only_family: Vec<String>,
     /// Average this many edge models trained on different calibration splits (see
     /// `FitConfig::edge_bags`).
     #[arg(long)]
@@ -261,6 +266,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
     let mut config = FitConfig::new(args.seed);
     config.refit = args.refit;
     config.calibrate_on_collected_only = args.calibrate_on_collected_only;
+    config.fit_only_families = args.fit_only_family.clone();
     if let Some(k) = args.calibration_folds {
         config.calibration_folds = k;
     }
@@ -326,7 +332,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
         let trained = fit(&x, &y, &fams, &config, args.backend, |_, _, _| {})?;
         let mut clouds = vec![trained.cloud];
         for k in 1..args.cloud_bags.max(1) {
-            let mut bag = config;
+            let mut bag = config.clone();
             bag.lexical_bags = 0;
             bag.seed = config.seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             clouds.push(fit(&x, &y, &fams, &bag, args.backend, |_, _, _| {})?.cloud);

@@ -53,6 +53,11 @@ pub struct TrainArgs {
     /// Never set aside a generated family whole for calibration (see `FitConfig`).
     #[arg(long)]
     calibrate_on_collected_only: bool,
+    /// A family whose items always train and are left out of the calibration draw, so the
+    /// split of everything else stays as without it (repeatable; see
+    /// `FitConfig::fit_only_families`).
+    #[arg(long, value_name = "FAMILY")]
+    fit_only_family: Vec<String>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -82,6 +87,7 @@ fn train(args: &TrainArgs) -> Result<(), String> {
     config.pooled_bag_calibration = args.pooled_bag_calibration;
     config.lexical_bags = args.lexical_bags;
     config.calibrate_on_collected_only = args.calibrate_on_collected_only;
+    config.fit_only_families = args.fit_only_family.clone();
     let runs = if config.calibration_folds >= 2 {
         config.calibration_folds + 1
     } else if config.refit {
@@ -140,7 +146,7 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         // Sessions read windows with the classifier alone: no lexical model to train.
         let window_config = FitConfig {
             lexical_bags: 0,
-            ..config
+            ..config.clone()
         };
         let trained = fit(
             &features,

@@ -82,7 +82,7 @@ impl Backend {
 }
 
 /// Hyper-parameters of one fit.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct FitConfig {
     /// Seed for splits, initialization and shuffling.
     pub seed: u64,
@@ -128,6 +128,11 @@ pub struct FitConfig {
     /// only decides what the edge escalated, takes the bags' better ranking of held-out
     /// families (see the README, "Learned detectors"). 0 or 1: no lexical model.
     pub lexical_bags: usize,
+    /// Families whose items always train the fit models and are never set aside for
+    /// calibration; the calibration split is drawn over the other items alone, exactly as
+    /// without these families. To measure what new data does with the split held fixed (see
+    /// the README, "How stable these numbers are").
+    pub fit_only_families: Vec<String>,
 }
 
 impl FitConfig {
@@ -157,6 +162,7 @@ impl FitConfig {
             edge_bags: 1,
             pooled_bag_calibration: false,
             lexical_bags: 5,
+            fit_only_families: Vec::new(),
         }
     }
 }
@@ -262,18 +268,23 @@ fn average_calibrated(bags: &[EdgeBag]) -> Result<LinearScorer, String> {
 /// for each label, families in seeded random order are added while they fit in the target
 /// share — and tops up with random items, so calibration sees families the calibration models
 /// did not: its probabilities then describe new kinds of prompts, not memorized ones. With
-/// `collected_only`, generated and joined families are never taken whole.
+/// `collected_only`, generated and joined families are never taken whole. Items of the
+/// `fit_only` families are left out of the draw (they always go to fit), so adding them
+/// leaves the split of the other items as it was.
 pub fn calibration_split(
     labels: &[bool],
     families: &[&str],
     share: f64,
     seed: u64,
     collected_only: bool,
+    fit_only: &[String],
 ) -> (Vec<usize>, Vec<usize>) {
     let mut rng = SplitMix(seed ^ 0xCA11_B8A7);
     let mut calib = vec![false; labels.len()];
     for class in [false, true] {
-        let members: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == class).collect();
+        let members: Vec<usize> = (0..labels.len())
+            .filter(|&i| labels[i] == class && !fit_only.iter().any(|f| f == families[i]))
+            .collect();
         let target = (members.len() as f64 * share).round() as usize;
         let mut names: Vec<&str> = members.iter().map(|&i| families[i]).collect();
         names.sort_unstable();
@@ -426,6 +437,7 @@ pub fn fit(
         config.calibration_share,
         config.seed,
         config.calibrate_on_collected_only,
+        &config.fit_only_families,
     );
     let all_idx: Vec<usize> = (0..labels.len()).collect();
     let pick = |idx: &[usize], edge: bool| -> (Vec<Example>, Vec<bool>) {
@@ -555,6 +567,7 @@ pub fn fit(
                     config.calibration_share,
                     config.seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
                     config.calibrate_on_collected_only,
+                    &config.fit_only_families,
                 );
                 (&split.0, &split.1, format!("edge/bag{k}"))
             };
@@ -655,7 +668,7 @@ mod tests {
         };
         let mut generated_taken = false;
         for seed in 0..20 {
-            let (_, calib) = calibration_split(&labels, &families, 0.2, seed, true);
+            let (_, calib) = calibration_split(&labels, &families, 0.2, seed, true, &[]);
             for generated in ["b:generated_docs", "m:generated_injection"] {
                 assert!(
                     !whole(&calib, generated),
@@ -664,7 +677,7 @@ mod tests {
             }
             assert!(["b:docs", "b:math"].iter().any(|f| whole(&calib, f)));
             assert!(["m:encoded", "m:leak"].iter().any(|f| whole(&calib, f)));
-            let (_, calib) = calibration_split(&labels, &families, 0.2, seed, false);
+            let (_, calib) = calibration_split(&labels, &families, 0.2, seed, false, &[]);
             generated_taken |=
                 whole(&calib, "b:generated_docs") || whole(&calib, "m:generated_injection");
         }
@@ -672,6 +685,39 @@ mod tests {
             generated_taken,
             "the default split never took a generated family whole"
         );
+    }
+
+    #[test]
+    fn fit_only_families_always_fit_and_leave_the_rest_of_the_split_unchanged() {
+        let base = [
+            ("b:docs", 40, false),
+            ("b:chat", 300, false),
+            ("b:math", 20, false),
+            ("m:wild", 300, true),
+            ("m:encoded", 30, true),
+            ("m:leak", 20, true),
+        ];
+        let (labels, families) = items(&base);
+        let mut extended = base.to_vec();
+        // Interleave the new families among the old ones, as extra files would add them.
+        extended.insert(1, ("b:new_lookalikes", 90, false));
+        extended.push(("m:new_intents", 120, true));
+        let (labels2, families2) = items(&extended);
+        let fit_only = ["b:new_lookalikes".to_string(), "m:new_intents".to_string()];
+        // Map each old item to its position in the extended list (same order within families).
+        let old_positions: Vec<usize> = (0..labels2.len())
+            .filter(|&i| !fit_only.iter().any(|f| f == families2[i]))
+            .collect();
+        assert_eq!(old_positions.len(), labels.len());
+        for seed in 0..20 {
+            let (_, calib) = calibration_split(&labels, &families, 0.2, seed, false, &[]);
+            let (_, calib2) = calibration_split(&labels2, &families2, 0.2, seed, false, &fit_only);
+            let mapped: Vec<usize> = calib.iter().map(|&i| old_positions[i]).collect();
+            assert_eq!(mapped, calib2, "seed {seed}: the old items' split changed");
+            assert!(calib2
+                .iter()
+                .all(|&i| !fit_only.iter().any(|f| f == families2[i])));
+        }
     }
 
     #[test]
