@@ -8,6 +8,10 @@
 //! scored again ("after": blocked by the cascade or recognized). The K examples themselves are
 //! never scored.
 //!
+//! With `--adapt-unseen FILE`, that file's attack families are appended: no model trains on
+//! them in any fold (one model, trained on all the other data, serves all of them), so they
+//! measure adaptation to attacks the detectors have never seen the like of.
+//!
 //! The benign items are split in two seeded halves: the feedback adapter's benign reference is
 //! sampled from the training benign items *outside* the scored half (the other half and the
 //! `--augment` files), as `train` samples it from all of them — so no scored benign item is
@@ -18,7 +22,7 @@ use std::time::Instant;
 use cloud_analyzer::learn::data::Item;
 use cloud_analyzer::learn::evaluate::{cascade_decision, discusses_attacks};
 use cloud_analyzer::learn::models::SplitMix;
-use cloud_analyzer::learn::{fit, Backend, Featurized, Featurizer, FitConfig};
+use cloud_analyzer::learn::{fit, Backend, Featurized, Featurizer, FitConfig, Trained};
 use cloud_analyzer::memory::adapter::{AdapterInput, BenignReference};
 use cloud_analyzer::memory::attack::{AttackMemory, RecognitionPolicy};
 use cloud_analyzer::memory::{lexical_embedding, Projection, PROJECTION_SEED};
@@ -84,10 +88,16 @@ fn share(flags: impl Iterator<Item = bool>) -> f64 {
 pub fn run(
     items: &[Item],
     extra: &[Item],
+    unseen: &[Item],
     settings: &AdaptSettings,
     json: bool,
 ) -> Result<String, String> {
     let start = Instant::now();
+    // Unseen attacks go after the data's own items: indices ≥ `trainable` never train.
+    let trainable = items.len();
+    let items: Vec<Item> = items.iter().chain(unseen).cloned().collect();
+    let items = &items[..];
+    let mut unseen_model = None;
     let featurizer = Featurizer::new().map_err(|e| e.to_string())?;
     let features: Vec<Featurized> = items
         .iter()
@@ -104,7 +114,7 @@ pub fn run(
     let projection = Projection::new(PROJECTION_SEED);
     let device = settings.backend.device().autodiff();
     let recognition = RecognitionPolicy::default();
-    let mut benign: Vec<usize> = (0..items.len()).filter(|&i| !items[i].malicious).collect();
+    let mut benign: Vec<usize> = (0..trainable).filter(|&i| !items[i].malicious).collect();
     SplitMix(settings.seed ^ 0xBE).shuffle(&mut benign);
     let reference_pool: Vec<usize> = benign.split_off(benign.len() / 2);
     benign.sort_unstable();
@@ -151,23 +161,36 @@ pub fn run(
         };
         if !settings.memory_only {
             let t = Instant::now();
-            let train: Vec<usize> = (0..items.len())
-                .filter(|&i| items[i].family != family)
-                .collect();
-            let mut x: Vec<Featurized> = train.iter().map(|&i| features[i].clone()).collect();
-            let mut y: Vec<bool> = train.iter().map(|&i| items[i].malicious).collect();
-            let mut fams: Vec<&str> = train.iter().map(|&i| items[i].family.as_str()).collect();
-            x.extend(extra_features.iter().cloned());
-            y.extend(extra.iter().map(|i| i.malicious));
-            fams.extend(extra.iter().map(|i| i.family.as_str()));
-            let trained = fit(
-                &x,
-                &y,
-                &fams,
-                &FitConfig::new(settings.seed),
-                settings.backend,
-                |_, _, _| {},
-            )?;
+            let is_unseen = members[0] >= trainable;
+            let train_without = |family: Option<&str>| {
+                let train: Vec<usize> = (0..trainable)
+                    .filter(|&i| Some(items[i].family.as_str()) != family)
+                    .collect();
+                let mut x: Vec<Featurized> = train.iter().map(|&i| features[i].clone()).collect();
+                let mut y: Vec<bool> = train.iter().map(|&i| items[i].malicious).collect();
+                let mut fams: Vec<&str> = train.iter().map(|&i| items[i].family.as_str()).collect();
+                x.extend(extra_features.iter().cloned());
+                y.extend(extra.iter().map(|i| i.malicious));
+                fams.extend(extra.iter().map(|i| i.family.as_str()));
+                fit(
+                    &x,
+                    &y,
+                    &fams,
+                    &FitConfig::new(settings.seed),
+                    settings.backend,
+                    |_, _, _| {},
+                )
+            };
+            let own_model;
+            let trained: &Trained = if is_unseen {
+                if unseen_model.is_none() {
+                    unseen_model = Some(train_without(None)?);
+                }
+                unseen_model.as_ref().ok_or("adapt: no model")?
+            } else {
+                own_model = train_without(Some(family))?;
+                &own_model
+            };
             let reference_examples: Vec<_> = reference_pool
                 .iter()
                 .map(|&i| &features[i].cloud)
@@ -248,10 +271,12 @@ pub fn run(
                     .map(|(&i, &b)| b || recognized[i].0),
             ));
             result.adapter_fpr = Some(share(benign.iter().map(|&i| recognized[i].1)));
-            eprintln!(
-                "adapt: {family}: trained without it in {:.1} s",
-                t.elapsed().as_secs_f64()
-            );
+            let how = if is_unseen {
+                "never trained on (one model for every unseen family)"
+            } else {
+                "trained without it"
+            };
+            eprintln!("adapt: {family}: {how}, {:.1} s", t.elapsed().as_secs_f64());
         }
         results.push(result);
     }

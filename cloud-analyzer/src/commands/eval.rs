@@ -41,6 +41,11 @@ pub struct EvalArgs {
     /// With `--adapt`: labelled JSONL always used for training, never scored.
     #[arg(long)]
     augment: Vec<PathBuf>,
+    /// With `--adapt`: labelled JSONL whose attack families no model ever trains on (held out
+    /// in every fold, not only their own); each is adapted to like a held-out family. Its
+    /// benign items are not used.
+    #[arg(long, value_name = "FILE")]
+    adapt_unseen: Vec<PathBuf>,
     /// With `--adapt`: seed for choosing the K examples and for training.
     #[arg(long, default_value_t = cloud_analyzer::learn::DEFAULT_SEED)]
     seed: u64,
@@ -134,13 +139,30 @@ fn eval(args: &EvalArgs) -> Result<String, String> {
         } else {
             load_data(&args.augment)?
         };
+        let unseen: Vec<_> = if args.adapt_unseen.is_empty() {
+            Vec::new()
+        } else {
+            load_data(&args.adapt_unseen)?
+                .into_iter()
+                .filter(|i| i.malicious)
+                .collect()
+        };
+        if let Some(clash) = unseen
+            .iter()
+            .find(|u| items.iter().chain(&extra).any(|i| i.family == u.family))
+        {
+            return Err(format!(
+                "--adapt-unseen: family {} is also in the training data",
+                clash.family
+            ));
+        }
         let settings = crate::commands::adapt::AdaptSettings {
             k,
             seed: args.seed,
             memory_only: args.memory_only,
             backend: args.backend,
         };
-        return crate::commands::adapt::run(&items, &extra, &settings, args.json);
+        return crate::commands::adapt::run(&items, &extra, &unseen, &settings, args.json);
     }
     let (engine, cloud) = load_models(args.models.as_ref(), args.policy.as_ref(), args.backend)?;
     let featurizer = Featurizer::new().map_err(|e| e.to_string())?;
