@@ -389,31 +389,18 @@ def main():
         check([t for t, _ in malicious + benign])
 
 
-def grams(text):
-    text = text.lower()
-    return {text[i:i + 5] for i in range(max(1, len(text) - 4))}
-
-
 def check(generated):
+    """Per evaluation file, the highest character-5-gram Jaccard similarity to any generated text."""
+    from fetch_registry import Guard  # same directory; reads the files, fetches nothing
     root = os.path.join(os.path.dirname(__file__), "..", "..", "data")
-    gen = [(t, grams(t)) for t in generated]
     for sub in ("eval", "fetched"):
         folder = os.path.join(root, sub)
         if not os.path.isdir(folder):
             continue
-        for name in sorted(os.listdir(folder)):
-            if not name.endswith(".jsonl"):
-                continue
-            best = (0.0, "", "")
-            with open(os.path.join(folder, name), encoding="utf-8") as f:
-                for line in f:
-                    text = json.loads(line)["text"]
-                    g = grams(text)
-                    for t, gg in gen:
-                        j = len(g & gg) / len(g | gg)
-                        if j > best[0]:
-                            best = (j, text, t)
-            print(f"{sub}/{name}: highest Jaccard {best[0]:.3f}: {best[1][:70]!r} ~ {best[2][:70]!r}")
+        for name in sorted(n for n in os.listdir(folder) if n.endswith(".jsonl")):
+            guard = Guard([os.path.join(folder, name)])
+            best = max(guard.similarity(t) for t in generated)
+            print(f"{sub}/{name}: highest character-5-gram Jaccard similarity {best:.3f}")
 
 
 if __name__ == "__main__":
