@@ -51,7 +51,8 @@ pub struct CrossvalArgs {
     /// Print one JSON object instead of the tables.
     #[arg(long)]
     json: bool,
-    /// Also write every item's held-out scores as JSONL to this file (for threshold analysis).
+    /// Also write every item's held-out scores (and its text) as JSONL to this file, for
+    /// threshold analysis (`scripts/data/redecide_cascade.py`) and probes of other features.
     #[arg(long)]
     dump: Option<PathBuf>,
     /// Edge-model epochs (experiments; `train` uses the default).
@@ -448,6 +449,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
                     "family": item.family,
                     "category": item.category,
                     "chars": item.text.chars().count(),
+                    "text": item.text,
                     "edge_score": h.edge_score,
                     "edge_decision": h.edge_decision.as_str(),
                     "cloud": h.cloud,
