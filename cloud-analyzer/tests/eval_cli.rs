@@ -182,6 +182,24 @@ fn gen_sessions_then_eval_sessions_report_every_type_with_a_baseline() {
         let v = report[key].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&v), "{key}");
     }
+    // Every malicious conversation lists its attack turns, so the run can say how often the
+    // attack, sent whole, is blocked — and how often the sessions catch it either way.
+    for line in sessions.lines() {
+        let s: serde_json::Value = serde_json::from_str(line).unwrap();
+        let malicious = s["label"] == "malicious";
+        assert_eq!(s["attack_turns"].is_array(), malicious, "{line}");
+    }
+    for kind in ["split_payload", "crescendo", "sudden_injection"] {
+        let v = report["per_type"][kind]["whole_attack_blocked"]
+            .as_f64()
+            .unwrap_or(-1.0);
+        assert!((0.0..=1.0).contains(&v), "{kind}: {report}");
+    }
+    assert!(report["per_type"]["benign_long"]["whole_attack_blocked"].is_null());
+    let whole = report["multi_turn_whole_attack_blocked"]
+        .as_f64()
+        .unwrap_or(-1.0);
+    assert!((0.0..=1.0).contains(&whole), "{report}");
 
     // A malformed conversation is reported with its line number.
     let bad = dir.join("bad.jsonl");
@@ -200,6 +218,24 @@ fn gen_sessions_then_eval_sessions_report_every_type_with_a_baseline() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"));
+    // So is one whose attack turns point past its turns or sit in a benign conversation.
+    for wrong in [
+        r#"{"id":"x","type":"t","label":"malicious","attack_start":0,"attack_turns":[0,5],"turns":["a","b"]}"#,
+        r#"{"id":"x","type":"t","label":"malicious","attack_start":1,"attack_turns":[0,1],"turns":["a","b"]}"#,
+        r#"{"id":"x","type":"t","label":"benign","attack_turns":[0],"turns":["a"]}"#,
+    ] {
+        std::fs::write(&bad, format!("{wrong}\n")).unwrap();
+        let out = bin()
+            .args(["eval-sessions", "--data"])
+            .arg(&bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{wrong}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("attack_turns"),
+            "{wrong}"
+        );
+    }
 }
 
 #[test]

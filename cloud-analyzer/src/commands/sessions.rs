@@ -127,11 +127,17 @@ fn load_scenarios(path: &PathBuf) -> Result<Vec<Scenario>, String> {
         let valid = !s.turns.is_empty()
             && (s.label == "benign" || s.label == "malicious")
             && s.malicious() == s.attack_start.is_some()
-            && s.attack_start.is_none_or(|a| a < s.turns.len());
+            && s.attack_start.is_none_or(|a| a < s.turns.len())
+            && (s.attack_turns.is_empty()
+                || (s.malicious()
+                    && s.attack_turns.first() == s.attack_start.as_ref()
+                    && s.attack_turns.windows(2).all(|w| w[0] < w[1])
+                    && s.attack_turns.iter().all(|&t| t < s.turns.len())));
         if !valid {
             return Err(format!(
                 "{}: line {}: a conversation needs turns, a label, and attack_start (< turns) \
-                 exactly when malicious",
+                 exactly when malicious; attack_turns, if given, rise from attack_start and \
+                 stay below the number of turns",
                 path.display(),
                 n + 1
             ));
@@ -162,6 +168,13 @@ struct TypeResult {
     warned: f64,
     /// Malicious: share stopped before the attack began (a false alarm on its benign prefix).
     stopped_early: Option<f64>,
+    /// Malicious: share whose attack turns, joined and sent as one prompt, the single-turn
+    /// cascade blocks (what a detector that sees the whole attack at once could reach).
+    whole_attack_blocked: Option<f64>,
+    /// Malicious: share caught among the conversations whose whole attack is blocked.
+    caught_when_whole_blocked: Option<f64>,
+    /// Malicious: share caught among the rest.
+    caught_when_whole_missed: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -175,6 +188,11 @@ struct SessionsReport {
     multi_turn_baseline_caught: f64,
     benign_false_alarms: f64,
     benign_baseline_false_alarms: f64,
+    /// Multi-turn types: share whose whole attack the single-turn cascade blocks, and the
+    /// share caught among those and among the rest (absent for files without attack_turns).
+    multi_turn_whole_attack_blocked: Option<f64>,
+    multi_turn_caught_when_whole_blocked: Option<f64>,
+    multi_turn_caught_when_whole_missed: Option<f64>,
     /// Every turn in a session of its own under one client key (session rotation): malicious
     /// conversations caught with the key's stopped turns carried over.
     rotation_caught: f64,
@@ -195,6 +213,22 @@ struct Outcomes {
     to_catch: Vec<usize>,
     warned: Vec<bool>,
     early: Vec<bool>,
+    /// Per malicious conversation with attack turns: (whole attack blocked, caught).
+    whole: Vec<(bool, bool)>,
+}
+
+/// Shares of `whole` pairs: (whole blocked, caught when blocked, caught when not), each
+/// `None` when it has no conversations to count.
+fn whole_shares(whole: &[(bool, bool)]) -> (Option<f64>, Option<f64>, Option<f64>) {
+    let share = |hit: usize, n: usize| (n > 0).then(|| hit as f64 / n as f64);
+    let blocked = whole.iter().filter(|w| w.0).count();
+    let caught_blocked = whole.iter().filter(|w| w.0 && w.1).count();
+    let caught_missed = whole.iter().filter(|w| !w.0 && w.1).count();
+    (
+        share(blocked, whole.len()),
+        share(caught_blocked, blocked),
+        share(caught_missed, whole.len() - blocked),
+    )
 }
 
 struct Tally {
@@ -236,6 +270,27 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
         Tally { n: 0, hit: 0 },
     );
     let mut keys: BTreeMap<String, (KeyRisk, usize)> = BTreeMap::new();
+    // The single-turn cascade on one prompt: its features, edge score, classifier probability
+    // and decision.
+    let single_turn = |text: &str| {
+        let features = featurizer.featurize(text);
+        let (edge_score, edge_decision, discussion) = match engine.triage_text(text) {
+            Ok(v) => (v.score, v.decision, discusses_attacks(&v)),
+            Err(_) => (1.0, Decision::Block, false),
+        };
+        let opinion = cloud.opinion_of(&features);
+        let (_, single) = cascade_decision(
+            edge_score,
+            edge_decision,
+            thresholds.escalate,
+            thresholds.block,
+            cloud.thresholds(),
+            discussion,
+            || opinion,
+        );
+        (features, edge_score, opinion.classifier, single)
+    };
+    let mut multi_whole: Vec<(bool, bool)> = Vec::new();
     for c in &conversations {
         let mut state = SessionState::new();
         let mut rotated = Vec::with_capacity(c.turns.len());
@@ -246,22 +301,7 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
         let attack_start = c.attack_start.unwrap_or(usize::MAX);
         for (t, text) in c.turns.iter().enumerate() {
             turns_total += 1;
-            let features = featurizer.featurize(text);
-            let (edge_score, edge_decision, discussion) = match engine.triage_text(text) {
-                Ok(v) => (v.score, v.decision, discusses_attacks(&v)),
-                Err(_) => (1.0, Decision::Block, false),
-            };
-            let opinion = cloud.opinion_of(&features);
-            let cloud_p = opinion.classifier;
-            let (_, single) = cascade_decision(
-                edge_score,
-                edge_decision,
-                thresholds.escalate,
-                thresholds.block,
-                cloud.thresholds(),
-                discussion,
-                || opinion,
-            );
+            let (features, edge_score, cloud_p, single) = single_turn(text);
             let embedding = lexical_embedding(&features.cloud.indices);
             let input = TurnInput {
                 probability: (edge_score + cloud_p) / 2.0,
@@ -338,6 +378,18 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
         }
         entry.warned.push(warned);
         entry.early.push(stopped_early);
+        if !c.attack_turns.is_empty() {
+            let pieces: Vec<&str> = c
+                .attack_turns
+                .iter()
+                .filter_map(|&t| c.turns.get(t).map(String::as_str))
+                .collect();
+            let whole_blocked = single_turn(&pieces.join(" ")).3 == Decision::Block;
+            entry.whole.push((whole_blocked, caught.is_some()));
+            if MULTI_TURN_TYPES.contains(&c.kind.as_str()) {
+                multi_whole.push((whole_blocked, caught.is_some()));
+            }
+        }
     }
     let mut report_types = BTreeMap::new();
     let (mut mal, mut mal_base, mut multi, mut multi_base, mut ben, mut ben_base) = (
@@ -389,6 +441,9 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
                 baseline_false_alarms: (!malicious).then(|| rate(baseline)),
                 warned: rate(warned),
                 stopped_early: malicious.then(|| rate(early)),
+                whole_attack_blocked: whole_shares(&o.whole).0,
+                caught_when_whole_blocked: whole_shares(&o.whole).1,
+                caught_when_whole_missed: whole_shares(&o.whole).2,
             },
         );
     }
@@ -405,6 +460,9 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
         multi_turn_baseline_caught: multi_base.share(),
         benign_false_alarms: ben.share(),
         benign_baseline_false_alarms: ben_base.share(),
+        multi_turn_whole_attack_blocked: whole_shares(&multi_whole).0,
+        multi_turn_caught_when_whole_blocked: whole_shares(&multi_whole).1,
+        multi_turn_caught_when_whole_missed: whole_shares(&multi_whole).2,
         rotation_caught: rotation_key.share(),
         rotation_caught_without_key: rotation_alone.share(),
         rotation_false_alarms: rotation_benign.share(),
@@ -424,15 +482,24 @@ fn render(r: &SessionsReport) -> String {
         r.conversations, r.turns
     );
     out.push_str(&format!(
-        "{:<18} {:>4} {:>9} {:>10} {:>8} {:>9} {:>10} {:>8} {:>8}\n",
-        "type", "n", "caught", "baseline", "turns→", "false al.", "baseline", "warned", "early"
+        "{:<18} {:>4} {:>9} {:>10} {:>8} {:>9} {:>10} {:>8} {:>8} {:>8}\n",
+        "type",
+        "n",
+        "caught",
+        "baseline",
+        "turns→",
+        "false al.",
+        "baseline",
+        "warned",
+        "early",
+        "whole"
     ));
     for kind in TYPES {
         let Some(t) = r.per_type.get(kind) else {
             continue;
         };
         out.push_str(&format!(
-            "{:<18} {:>4} {:>9} {:>10} {:>8} {:>9} {:>10} {:>8} {:>8}\n",
+            "{:<18} {:>4} {:>9} {:>10} {:>8} {:>9} {:>10} {:>8} {:>8} {:>8}\n",
             kind,
             t.n,
             pct(t.caught),
@@ -443,6 +510,16 @@ fn render(r: &SessionsReport) -> String {
             pct(t.baseline_false_alarms),
             pct(Some(t.warned)),
             pct(t.stopped_early),
+            pct(t.whole_attack_blocked),
+        ));
+    }
+    if let Some(whole) = r.multi_turn_whole_attack_blocked {
+        out.push_str(&format!(
+            "\nwhole = the attack turns joined and sent as one prompt, blocked by the single-turn cascade.\n\
+             Multi-turn types: whole attack blocked {}; caught {} of those conversations and {} of the rest\n",
+            pct(Some(whole)),
+            pct(r.multi_turn_caught_when_whole_blocked),
+            pct(r.multi_turn_caught_when_whole_missed),
         ));
     }
     out.push_str(&format!(

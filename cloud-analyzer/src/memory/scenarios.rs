@@ -19,7 +19,10 @@
 //! | `poisoning` | malicious | 8–12 borderline turns, then an attack cut into fragments |
 //! | `poisoning_control` | malicious | the same fragments after 1–2 topic turns |
 //!
-//! Fragments are 20–40 words (3 to 12 of them): pieces small enough not to stand out.
+//! Fragments are 20–40 words (3 to 12 of them): pieces small enough not to stand out. Each
+//! malicious conversation lists its `attack_turns`, which joined in order give the attack
+//! whole, so an evaluation can tell the attacks no single prompt reveals from those the
+//! detectors miss even whole.
 
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +43,10 @@ pub struct Scenario {
     /// Index of the first attack turn (malicious conversations).
     #[serde(default)]
     pub attack_start: Option<usize>,
+    /// Indices of the turns that carry the attack (malicious conversations; empty in files
+    /// written before it existed): joined in order they give the attack as one prompt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attack_turns: Vec<usize>,
     /// The user turns, in order.
     pub turns: Vec<String>,
 }
@@ -210,6 +217,11 @@ pub fn generate(items: &[Item], per_type: usize, seed: u64) -> Result<Vec<Scenar
             let topic = &pools.topics[(rng.next_u64() % pools.topics.len() as u64) as usize];
             let mut turns: Vec<String> = Vec::new();
             let mut attack_start = None;
+            let mut attack_turns: Vec<usize> = Vec::new();
+            let mut attack = |turns: &mut Vec<String>, piece: String| {
+                attack_turns.push(turns.len());
+                turns.push(piece);
+            };
             match kind {
                 "benign_long" => {
                     for _ in 0..between(&mut rng, 8, 16) {
@@ -240,15 +252,17 @@ pub fn generate(items: &[Item], per_type: usize, seed: u64) -> Result<Vec<Scenar
                     let k = between(&mut rng, 5, 10);
                     turns = topic_turns(&mut rng, topic, k);
                     attack_start = Some(turns.len());
-                    turns.push(pick(&mut rng, &pools.attacks).to_string());
+                    attack(&mut turns, pick(&mut rng, &pools.attacks).to_string());
                 }
                 "split_payload" => {
                     let k = between(&mut rng, 1, 3);
                     turns = topic_turns(&mut rng, topic, k);
                     attack_start = Some(turns.len());
-                    let attack = pick(&mut rng, &pools.long_attacks);
-                    let parts = fragment_count(&mut rng, attack);
-                    turns.extend(fragments(attack, parts));
+                    let payload = pick(&mut rng, &pools.long_attacks);
+                    let parts = fragment_count(&mut rng, payload);
+                    for piece in fragments(payload, parts) {
+                        attack(&mut turns, piece);
+                    }
                     if rng.next_u64() % 2 == 0 {
                         turns.push(pick(&mut rng, topic).to_string());
                     }
@@ -257,10 +271,10 @@ pub fn generate(items: &[Item], per_type: usize, seed: u64) -> Result<Vec<Scenar
                     let k = between(&mut rng, 1, 2);
                     turns = topic_turns(&mut rng, topic, k);
                     attack_start = Some(turns.len());
-                    let attack = pick(&mut rng, &pools.long_attacks);
-                    let parts = fragment_count(&mut rng, attack).max(4);
-                    for fragment in fragments(attack, parts) {
-                        turns.push(fragment);
+                    let payload = pick(&mut rng, &pools.long_attacks);
+                    let parts = fragment_count(&mut rng, payload).max(4);
+                    for fragment in fragments(payload, parts) {
+                        attack(&mut turns, fragment);
                         let gap = between(&mut rng, 1, 2);
                         turns.extend(topic_turns(&mut rng, topic, gap));
                     }
@@ -270,12 +284,14 @@ pub fn generate(items: &[Item], per_type: usize, seed: u64) -> Result<Vec<Scenar
                     turns = topic_turns(&mut rng, topic, k);
                     turns.push(pick(&mut rng, &pools.borderline).to_string());
                     attack_start = Some(turns.len());
-                    turns.extend(growing(pick(&mut rng, &pools.long_attacks), &[1, 2, 3, 4]));
+                    for piece in growing(pick(&mut rng, &pools.long_attacks), &[1, 2, 3, 4]) {
+                        attack(&mut turns, piece);
+                    }
                 }
                 "poisoning" | "poisoning_control" => {
                     // Both types draw the same attack for the same `n`: a paired comparison.
                     let mut paired = SplitMix(seed ^ 0x9015_0000 ^ n as u64);
-                    let attack = pick(&mut paired, &pools.long_attacks);
+                    let payload = pick(&mut paired, &pools.long_attacks);
                     let k = if kind == "poisoning" {
                         between(&mut rng, 8, 12)
                     } else {
@@ -290,8 +306,10 @@ pub fn generate(items: &[Item], per_type: usize, seed: u64) -> Result<Vec<Scenar
                         turns.push(text.to_string());
                     }
                     attack_start = Some(turns.len());
-                    let parts = fragment_count(&mut paired, attack);
-                    turns.extend(fragments(attack, parts));
+                    let parts = fragment_count(&mut paired, payload);
+                    for piece in fragments(payload, parts) {
+                        attack(&mut turns, piece);
+                    }
                 }
                 _ => unreachable!("TYPES lists every kind handled above"),
             }
@@ -305,6 +323,7 @@ pub fn generate(items: &[Item], per_type: usize, seed: u64) -> Result<Vec<Scenar
                 kind: kind.to_string(),
                 label: label.to_string(),
                 attack_start,
+                attack_turns,
                 turns,
             });
         }
@@ -374,6 +393,29 @@ mod tests {
             assert_eq!(s.malicious(), s.attack_start.is_some(), "{}", s.id);
             if let Some(start) = s.attack_start {
                 assert!(start < s.turns.len());
+            }
+            assert_eq!(s.malicious(), !s.attack_turns.is_empty(), "{}", s.id);
+            if let (Some(start), Some(&first)) = (s.attack_start, s.attack_turns.first()) {
+                assert_eq!(first, start, "{}: the first attack turn", s.id);
+                assert!(s.attack_turns.windows(2).all(|w| w[0] < w[1]), "{}", s.id);
+                assert!(
+                    s.attack_turns.iter().all(|&t| t < s.turns.len()),
+                    "{}",
+                    s.id
+                );
+                // Joined in order, the attack turns are one whole attack of the scenario half.
+                let joined: Vec<&str> = s
+                    .attack_turns
+                    .iter()
+                    .map(|&t| s.turns[t].as_str())
+                    .collect();
+                let joined = joined.join(" ");
+                assert!(
+                    scenario_half.iter().any(|i| i.malicious
+                        && i.text.split_whitespace().collect::<Vec<_>>().join(" ") == joined),
+                    "{}: the attack turns do not join into an attack",
+                    s.id
+                );
             }
             for turn in &s.turns {
                 let from_training = training_half.iter().any(|t| t.text.contains(turn.as_str()));
