@@ -5,6 +5,8 @@
 # session window model, trained with joined benign examples) come from the training half only.
 #   bash scripts/eval-sessions.sh            # tables
 #   JSON=1 bash scripts/eval-sessions.sh     # one JSON object (without the data/eval/ check)
+#   ADAPTIVE=1 bash scripts/eval-sessions.sh # multi-turn attacks re-cut against the evaluated
+#                                            # cascade (eval-sessions --adaptive-split)
 # Then it counts false alarms on benign conversations built from data/eval/ only
 # (scripts/data/benign_eval_sessions.py), with the same models.
 set -euo pipefail
@@ -19,7 +21,8 @@ bin=target/release/cloud-analyzer
 "$bin" train --quiet --data "$out/train.jsonl" \
   --data data/generated/benign_multilingual.jsonl --data data/generated/benign_long_documents.jsonl \
   --data data/generated/malicious_short.jsonl --out "$out/models" >&2
-"$bin" eval-sessions --data "$out/sessions.jsonl" --models "$out/models" ${JSON:+--json}
+"$bin" eval-sessions --data "$out/sessions.jsonl" --models "$out/models" ${JSON:+--json} \
+  ${ADAPTIVE:+--adaptive-split}
 # False alarms on benign conversations made only of never-trained-on text (data/eval/).
 if [ -z "${JSON:-}" ]; then
   python3 scripts/data/benign_eval_sessions.py "$out/eval_benign_sessions.jsonl"

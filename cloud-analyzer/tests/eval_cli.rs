@@ -201,6 +201,23 @@ fn gen_sessions_then_eval_sessions_report_every_type_with_a_baseline() {
         .unwrap_or(-1.0);
     assert!((0.0..=1.0).contains(&whole), "{report}");
 
+    // Re-cut against the cascade, the same conversations are evaluated, the attack pieces
+    // change and the whole attacks do not.
+    let adaptive = json_of(
+        bin()
+            .args(["eval-sessions", "--json", "--adaptive-split", "--data"])
+            .arg(dir.join("sessions.jsonl")),
+    );
+    assert_eq!(adaptive["conversations"], 24);
+    assert_eq!(
+        adaptive["multi_turn_whole_attack_blocked"], report["multi_turn_whole_attack_blocked"],
+        "{adaptive}"
+    );
+    assert_eq!(
+        adaptive["per_type"]["sudden_injection"], report["per_type"]["sudden_injection"],
+        "single-turn attacks are not re-cut"
+    );
+
     // A malformed conversation is reported with its line number.
     let bad = dir.join("bad.jsonl");
     std::fs::write(

@@ -106,6 +106,74 @@ pub struct EvalSessionsArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
+    /// Re-cut every multi-turn attack as an attacker who probes the firewall would: each
+    /// piece grows word by word while the single-turn cascade (the models evaluated) would
+    /// still let it through, up to 40 words. A word the cascade stops even alone stays a
+    /// piece of its own.
+    #[arg(long)]
+    adaptive_split: bool,
+}
+
+/// Longest piece of an adaptive split, in words (the generator's largest fragment).
+const ADAPTIVE_MAX_WORDS: usize = 40;
+
+/// Cuts `words` into consecutive pieces, each as long as `passes` allows (at most
+/// [`ADAPTIVE_MAX_WORDS`]); a word that does not pass alone is a piece of its own.
+fn adaptive_pieces(words: &[&str], passes: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut from = 0;
+    while from < words.len() {
+        let mut to = from + 1;
+        while to < words.len()
+            && to - from < ADAPTIVE_MAX_WORDS
+            && passes(&words[from..=to].join(" "))
+        {
+            to += 1;
+        }
+        pieces.push(words[from..to].join(" "));
+        from = to;
+    }
+    pieces
+}
+
+/// The conversation with its attack re-cut by [`adaptive_pieces`]; the turns before the
+/// attack stay, the other turns after it keep their order (for `low_and_slow`, one goes after
+/// each piece, cycling).
+fn recut(c: &Scenario, passes: impl Fn(&str) -> bool) -> Scenario {
+    let (Some(start), false) = (c.attack_start, c.attack_turns.is_empty()) else {
+        return c.clone();
+    };
+    if !MULTI_TURN_TYPES.contains(&c.kind.as_str()) && c.kind != "poisoning_control" {
+        return c.clone();
+    }
+    let attack: Vec<&str> = c
+        .attack_turns
+        .iter()
+        .filter_map(|&t| c.turns.get(t))
+        .flat_map(|t| t.split_whitespace())
+        .collect();
+    let others: Vec<&String> = (start..c.turns.len())
+        .filter(|t| !c.attack_turns.contains(t))
+        .filter_map(|t| c.turns.get(t))
+        .collect();
+    let mut turns: Vec<String> = c.turns[..start].to_vec();
+    let mut attack_turns = Vec::new();
+    let interleave = c.kind == "low_and_slow" && !others.is_empty();
+    for (i, piece) in adaptive_pieces(&attack, &passes).into_iter().enumerate() {
+        attack_turns.push(turns.len());
+        turns.push(piece);
+        if interleave {
+            turns.push(others[i % others.len()].clone());
+        }
+    }
+    if !interleave {
+        turns.extend(others.into_iter().cloned());
+    }
+    Scenario {
+        turns,
+        attack_turns,
+        ..c.clone()
+    }
 }
 
 /// Runs `eval-sessions`.
@@ -289,6 +357,14 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
             || opinion,
         );
         (features, edge_score, opinion.classifier, single)
+    };
+    let conversations: Vec<Scenario> = if args.adaptive_split {
+        conversations
+            .iter()
+            .map(|c| recut(c, |text| single_turn(text).3 != Decision::Block))
+            .collect()
+    } else {
+        conversations
     };
     let mut multi_whole: Vec<(bool, bool)> = Vec::new();
     for c in &conversations {
@@ -543,4 +619,69 @@ fn render(r: &SessionsReport) -> String {
         r.seconds
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in cascade: stops any text containing "forbidden" or longer than five words.
+    fn passes(text: &str) -> bool {
+        !text.contains("forbidden") && text.split_whitespace().count() <= 5
+    }
+
+    #[test]
+    fn adaptive_pieces_keep_every_word_and_only_stop_what_stops_alone() {
+        let text = "one two three four five six seven forbidden eight nine ten eleven twelve";
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let pieces = adaptive_pieces(&words, passes);
+        assert_eq!(pieces.join(" "), text);
+        for p in &pieces {
+            assert!(passes(p) || p.split_whitespace().count() == 1, "{p}");
+        }
+        assert!(pieces.contains(&"forbidden".to_string()));
+        assert_eq!(pieces[0], "one two three four five");
+        let always: Vec<String> = adaptive_pieces(&vec!["w"; 100], |_| true);
+        assert!(always
+            .iter()
+            .all(|p| p.split_whitespace().count() <= ADAPTIVE_MAX_WORDS));
+    }
+
+    #[test]
+    fn recut_keeps_the_prefix_the_other_turns_and_the_attack() {
+        let c = Scenario {
+            id: "low_and_slow-0001".into(),
+            kind: "low_and_slow".into(),
+            label: "malicious".into(),
+            attack_start: Some(1),
+            attack_turns: vec![1, 3],
+            turns: vec![
+                "hello there".into(),
+                "a b c d e f g".into(),
+                "topic one".into(),
+                "h i j".into(),
+                "topic two".into(),
+            ],
+        };
+        let r = recut(&c, passes);
+        assert_eq!(r.turns[0], "hello there");
+        assert_eq!(r.attack_start, Some(1));
+        assert_eq!(r.attack_turns.first(), Some(&1));
+        let joined: Vec<&str> = r
+            .attack_turns
+            .iter()
+            .map(|&t| r.turns[t].as_str())
+            .collect();
+        assert_eq!(joined.join(" "), "a b c d e f g h i j");
+        assert!(r.attack_turns.iter().all(|&t| passes(&r.turns[t])));
+        // A topic turn after each piece, cycling through the original ones.
+        assert_eq!(r.turns.len(), 1 + 2 * r.attack_turns.len());
+        assert_eq!(r.turns[2], "topic one");
+        // Benign conversations and single-turn attacks are left alone.
+        let sudden = Scenario {
+            kind: "sudden_injection".into(),
+            ..c.clone()
+        };
+        assert_eq!(recut(&sudden, passes), sudden);
+    }
 }
