@@ -484,6 +484,11 @@ impl Engine {
         }
         if s.mixed_script_words >= 2 {
             emit("mixed_script_words", 0.3);
+        } else if s.look_alike_words >= 1 && s.other_letters == 0 && s.combining_marks == 0 {
+            // Look-alike letters inside words of text that otherwise writes only ASCII letters:
+            // a language that uses them (Turkish `ı`, Greek, Cyrillic) brings other letters or
+            // diacritics with it.
+            emit("look_alike_letters", 0.3);
         }
         if encoded_attack {
             emit("obfuscated_instructions", 0.3);

@@ -39,6 +39,13 @@ pub struct ObfuscationSignals {
     pub tag_chars: u32,
     /// Words that mix Latin with Cyrillic or Greek letters.
     pub mixed_script_words: u32,
+    /// Words with Latin letters and at least one look-alike from the confusables table
+    /// (`jаilbreаk` with Cyrillic `а`, `bypɑss` with Latin alpha, `dısable` with dotless i).
+    pub look_alike_words: u32,
+    /// Non-ASCII letters that are not look-alikes (`ß`, `д`, `λ`, CJK…): with diacritics
+    /// ([`Self::combining_marks`]), what tells a language written with them from look-alikes
+    /// planted in ASCII text.
+    pub other_letters: u32,
     /// Combining diacritics dropped (large counts mean Zalgo text).
     pub combining_marks: u32,
     /// Runs of single characters joined into words of four or more letters.
@@ -329,7 +336,13 @@ fn fold_non_ascii(c: char, b: &mut Builder) {
                 if is_dropped_mark(e) {
                     return;
                 }
-                b.push_folded(confusables::fold(e).unwrap_or(e), script);
+                let folded = confusables::fold(e);
+                if folded.is_some() {
+                    b.token_look_alike = true;
+                } else if e.is_alphabetic() {
+                    b.views.signals.other_letters += 1;
+                }
+                b.push_folded(folded.unwrap_or(e), script);
             });
         }
     });
@@ -396,6 +409,7 @@ struct Builder {
     token_chars: u32,
     token_latin: bool,
     token_other_script: bool,
+    token_look_alike: bool,
     /// Separator since the last token, if any.
     sep: Option<Sep>,
     /// Pending run of single-character tokens with the separator before each.
@@ -422,6 +436,7 @@ impl Builder {
             token_chars: 0,
             token_latin: false,
             token_other_script: false,
+            token_look_alike: false,
             sep: None,
             run: Vec::new(),
             pending_ws: None,
@@ -557,6 +572,9 @@ impl Builder {
         if self.token_latin && self.token_other_script {
             self.views.signals.mixed_script_words += 1;
         }
+        if self.token_latin && self.token_look_alike {
+            self.views.signals.look_alike_words += 1;
+        }
         if self.token_chars >= MERGED_WORD_LEN && looks_like_words(self.token.as_bytes()) {
             self.views.hints.merged_words += 1;
         }
@@ -575,6 +593,7 @@ impl Builder {
         self.token_chars = 0;
         self.token_latin = false;
         self.token_other_script = false;
+        self.token_look_alike = false;
     }
 
     /// Emits the pending single-character run: joined into words when three or more long.
