@@ -445,6 +445,24 @@ impl Engine {
                 let words = self.scan_text(&decoded.text, inner, budget, evidence, payloads);
                 push_payload(payloads, words, role_weight);
             }
+            let readings = crate::decode::reversed_readings(&v.words, v.hints.english_bigrams);
+            for reading in readings.into_iter().flatten() {
+                if reading.len() > *budget {
+                    break;
+                }
+                *budget -= reading.len();
+                let inner = Origin {
+                    layer: if origin.layer == Layer::Plain {
+                        Layer::Reversed
+                    } else {
+                        origin.layer
+                    },
+                    depth: origin.depth + 1,
+                    ..origin
+                };
+                let words = self.scan_text(&reading, inner, budget, evidence, payloads);
+                push_payload(payloads, words, role_weight);
+            }
         }
         if payloads.len() < MAX_PAYLOADS && crate::signatures::reads_as_rot13(&v) {
             push_payload(payloads, crate::signatures::rot13(&v.words), role_weight);
