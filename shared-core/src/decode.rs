@@ -141,92 +141,40 @@ pub(crate) fn decode_spans(text: &str, budget: &mut usize) -> Vec<Decoded> {
             push(&mut out, d, budget);
         }
     }
-    if hints.hex_run >= 8 || hints.hex_escapes >= 8 {
-        if let Some(text) = spaced_hex(text) {
-            push(
-                &mut out,
-                Decoded {
-                    layer: Layer::Hex,
-                    text,
-                },
-                budget,
-            );
-        }
-    }
-    if hints.bit_run >= MIN_BINARY_BYTES {
-        if let Some(text) = spaced_binary(text) {
-            push(
-                &mut out,
-                Decoded {
-                    layer: Layer::Binary,
-                    text,
-                },
-                budget,
-            );
-        }
-    }
-    if hints.morse >= 3 {
-        if let Some(text) = morse_decode(text) {
-            push(
-                &mut out,
-                Decoded {
-                    layer: Layer::Morse,
-                    text,
-                },
-                budget,
-            );
-        }
-    }
-    if hints.nato_run >= MIN_MORSE_RUN {
-        if let Some(text) = nato_decode(text) {
-            push(
-                &mut out,
-                Decoded {
-                    layer: Layer::Nato,
-                    text,
-                },
-                budget,
-            );
-        }
-    }
-    if hints.braille >= MIN_SYMBOL_LETTERS {
-        if let Some(text) = braille_decode(text) {
-            push(
-                &mut out,
-                Decoded {
-                    layer: Layer::Braille,
-                    text,
-                },
-                budget,
-            );
-        }
-    }
-    if hints.percent >= 3 {
-        if let Some(text) = percent_decode(bytes) {
-            push(
-                &mut out,
-                Decoded {
-                    layer: Layer::Url,
-                    text,
-                },
-                budget,
-            );
-        }
-    }
-    if hints.entities >= 3 {
-        if let Some(text) = html_decode(text) {
-            push(
-                &mut out,
-                Decoded {
-                    layer: Layer::Html,
-                    text,
-                },
-                budget,
-            );
+    // The encodings found by their marks, decoded over the whole text, in this order.
+    let hinted: [(bool, Layer, Decoder); 7] = [
+        (
+            hints.hex_run >= 8 || hints.hex_escapes >= 8,
+            Layer::Hex,
+            spaced_hex,
+        ),
+        (
+            hints.bit_run >= MIN_BINARY_BYTES,
+            Layer::Binary,
+            spaced_binary,
+        ),
+        (hints.morse >= 3, Layer::Morse, morse_decode),
+        (hints.nato_run >= MIN_RUN, Layer::Nato, nato_decode),
+        (
+            hints.braille >= MIN_SYMBOL_LETTERS,
+            Layer::Braille,
+            braille_decode,
+        ),
+        (hints.percent >= 3, Layer::Url, |t| {
+            percent_decode(t.as_bytes())
+        }),
+        (hints.entities >= 3, Layer::Html, html_decode),
+    ];
+    for (_, layer, decode) in hinted.into_iter().filter(|(found, _, _)| *found) {
+        if let Some(text) = decode(text) {
+            push(&mut out, Decoded { layer, text }, budget);
         }
     }
     out
 }
+
+/// A decoder of the whole text: its readable decoding, if any.
+type Decoder = fn(&str) -> Option<String>;
 
 fn push(out: &mut Vec<Decoded>, mut d: Decoded, budget: &mut usize) {
     if d.text.len() > *budget {
@@ -335,29 +283,9 @@ fn readable(bytes: Option<Vec<u8>>) -> Option<String> {
 
 /// `69 67 6e 6f 72 65`, `\x69\x67…`, `0x69 0x67…`: at least eight hex bytes in a row.
 fn spaced_hex(text: &str) -> Option<String> {
-    let mut run: Vec<u8> = Vec::new();
-    let mut best: Vec<u8> = Vec::new();
-    for token in text.split(|c: char| c.is_whitespace() || c == ',') {
-        match hex_token(token) {
-            Some(bytes) => run.extend(bytes),
-            None => {
-                if run.len() > best.len() {
-                    best = core::mem::take(&mut run);
-                }
-                run.clear();
-            }
-        }
-        if run.len() >= 4096 {
-            break;
-        }
-    }
-    if run.len() > best.len() {
-        best = run;
-    }
-    if best.len() < 8 {
-        return None;
-    }
-    readable(Some(best))
+    longest_run(text, hex_token)
+        .filter(|run| run.len() >= 8)
+        .and_then(|run| readable(Some(run)))
 }
 
 /// One whitespace-separated token of a hex dump: `69`, `0x69`, or `\x69\x67…`.
@@ -380,26 +308,21 @@ fn bits(group: &[u8]) -> u8 {
 
 /// `01101001 01100111 …`: the longest run of at least [`MIN_BINARY_BYTES`] eight-bit groups.
 fn spaced_binary(text: &str) -> Option<String> {
-    longest_run(
-        text.split(|c: char| c.is_whitespace() || c == ','),
-        |token| {
-            let b = token.as_bytes();
-            (b.len() == 8 && b.iter().all(|b| matches!(b, b'0' | b'1'))).then(|| bits(b))
-        },
-    )
+    longest_run(text, |token| {
+        let b = token.as_bytes();
+        (b.len() == 8 && b.iter().all(|b| matches!(b, b'0' | b'1'))).then(|| alloc::vec![bits(b)])
+    })
     .filter(|run| run.len() >= MIN_BINARY_BYTES)
     .and_then(|run| readable(Some(run)))
 }
 
-/// The longest run of consecutive tokens that `decode` accepts, decoded (capped at 4 KiB).
-fn longest_run<'a>(
-    tokens: impl Iterator<Item = &'a str>,
-    decode: impl Fn(&str) -> Option<u8>,
-) -> Option<Vec<u8>> {
+/// The bytes of the longest run of consecutive tokens (split at whitespace and commas) that
+/// `decode` accepts (capped at 4 KiB).
+fn longest_run(text: &str, decode: impl Fn(&str) -> Option<Vec<u8>>) -> Option<Vec<u8>> {
     let (mut run, mut best) = (Vec::new(), Vec::new());
-    for token in tokens.filter(|t| !t.is_empty()) {
+    for token in text.split(|c: char| c.is_whitespace() || c == ',') {
         match decode(token) {
-            Some(b) => run.push(b),
+            Some(bytes) => run.extend(bytes),
             None => {
                 if run.len() > best.len() {
                     best = core::mem::take(&mut run);
@@ -473,29 +396,62 @@ const MORSE: [(&str, u8); 52] = [
     (".--.-.", b'@'),
 ];
 
-/// Shortest run of Morse letters kept (a stray `...` or ` - ` in prose makes shorter ones).
-const MIN_MORSE_RUN: usize = 4;
+/// Shortest run of Morse or NATO letters kept (a stray `...` or ` - ` in prose makes shorter
+/// ones).
+const MIN_RUN: usize = 4;
 
-/// Morse code with letters separated by single spaces and words by `/`, `|` or two or more
-/// spaces: every run of at least [`MIN_MORSE_RUN`] Morse symbols, decoded and joined, if they
-/// hold at least [`MIN_SYMBOL_LETTERS`] symbols together.
-fn morse_decode(text: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut run = String::new();
-    let (mut letters, mut run_letters) = (0usize, 0usize);
-    let mut close_run = |run: &mut String, run_letters: &mut usize, out: &mut String| {
-        if *run_letters >= MIN_MORSE_RUN {
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push_str(run.trim());
-            letters += *run_letters;
+/// Collects runs of symbol-decoded letters: runs of at least [`MIN_RUN`] letters are kept and
+/// joined by spaces; the result counts if they hold [`MIN_SYMBOL_LETTERS`] letters together.
+#[derive(Default)]
+struct Runs {
+    out: String,
+    run: String,
+    letters: usize,
+    run_letters: usize,
+}
+
+impl Runs {
+    fn letter(&mut self, c: u8) {
+        self.run.push(char::from(c));
+        self.run_letters += 1;
+    }
+
+    /// A word break inside the current run.
+    fn space(&mut self) {
+        if self.run_letters > 0 && !self.run.ends_with(' ') {
+            self.run.push(' ');
         }
-        run.clear();
-        *run_letters = 0;
-    };
+    }
+
+    /// Something that is not a symbol: the current run ends.
+    fn end(&mut self) {
+        if self.run_letters >= MIN_RUN {
+            if !self.out.is_empty() {
+                self.out.push(' ');
+            }
+            self.out.push_str(self.run.trim());
+            self.letters += self.run_letters;
+        }
+        self.run.clear();
+        self.run_letters = 0;
+    }
+
+    fn full(&self) -> bool {
+        self.out.len() + self.run.len() >= 4096
+    }
+
+    fn finish(mut self) -> Option<String> {
+        self.end();
+        (self.letters >= MIN_SYMBOL_LETTERS).then_some(self.out)
+    }
+}
+
+/// Morse code with letters separated by single spaces and words by `/`, `|`, a line break or
+/// two or more spaces (see [`Runs`]).
+fn morse_decode(text: &str) -> Option<String> {
+    let mut runs = Runs::default();
     let mut rest = text;
-    while !rest.is_empty() && out.len() + run.len() < 4096 {
+    while !rest.is_empty() && !runs.full() {
         let start = rest.len() - rest.trim_start().len();
         let gap = &rest[..start];
         rest = &rest[start..];
@@ -503,21 +459,17 @@ fn morse_decode(text: &str) -> Option<String> {
         let (token, after) = rest.split_at(end);
         rest = after;
         if gap.len() >= 2 || gap.contains('\n') {
-            run.push(' ');
+            runs.space();
         }
         match token {
-            "/" | "|" => run.push(' '),
+            "/" | "|" => runs.space(),
             _ => match MORSE.iter().find(|(code, _)| *code == token) {
-                Some((_, c)) => {
-                    run.push(char::from(*c));
-                    run_letters += 1;
-                }
-                None => close_run(&mut run, &mut run_letters, &mut out),
+                Some((_, c)) => runs.letter(*c),
+                None => runs.end(),
             },
         }
     }
-    close_run(&mut run, &mut run_letters, &mut out);
-    (letters >= MIN_SYMBOL_LETTERS).then_some(out)
+    runs.finish()
 }
 
 /// The NATO spelling alphabet, `a` to `z`.
@@ -544,45 +496,23 @@ fn nato_letter(word: &[u8]) -> Option<u8> {
         .then_some(first)
 }
 
-/// Text spelled in NATO code words: every run of at least [`MIN_MORSE_RUN`] of them, their
-/// letters joined (a `/`, `|` or two spaces between code words reads as a space), if the
-/// runs hold at least [`MIN_SYMBOL_LETTERS`] letters together.
+/// Text spelled in NATO code words (a `/`, `|` or two spaces between code words reads as a
+/// space; see [`Runs`]).
 fn nato_decode(text: &str) -> Option<String> {
-    let mut out = String::new();
-    let mut run = String::new();
-    let (mut letters, mut run_letters) = (0usize, 0usize);
-    let mut close_run = |run: &mut String, run_letters: &mut usize, out: &mut String| {
-        if *run_letters >= MIN_MORSE_RUN {
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push_str(run.trim());
-            letters += *run_letters;
-        }
-        run.clear();
-        *run_letters = 0;
-    };
+    let mut runs = Runs::default();
     for token in text.split(|c: char| c.is_whitespace() || matches!(c, ',' | '.' | ';')) {
-        if out.len() + run.len() >= 4096 {
+        if runs.full() {
             break;
         }
         match token {
-            "" | "/" | "|" => {
-                if run_letters > 0 && !run.ends_with(' ') {
-                    run.push(' ');
-                }
-            }
+            "" | "/" | "|" => runs.space(),
             _ => match nato_letter(token.as_bytes()) {
-                Some(c) => {
-                    run.push(char::from(c));
-                    run_letters += 1;
-                }
-                None => close_run(&mut run, &mut run_letters, &mut out),
+                Some(c) => runs.letter(c),
+                None => runs.end(),
             },
         }
     }
-    close_run(&mut run, &mut run_letters, &mut out);
-    (letters >= MIN_SYMBOL_LETTERS).then_some(out)
+    runs.finish()
 }
 
 /// English function words, and the same written backwards.
