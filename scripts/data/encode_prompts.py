@@ -6,7 +6,8 @@ Every English item of the input files is written once plain and once per encodin
 ROT13, binary, Morse code, grade-1 Braille, the NATO alphabet (with word breaks and, as garak's
 InjectNato probe does, without), the text reversed, each word reversed in place, look-alike
 letters (Cyrillic/Greek/Latin-extended homoglyphs for about a third of the letters that have
-one, seeded) and leetspeak — as the whole prompt, with no wrapper, benign and malicious alike.
+one, seeded), the same with Latin-script look-alikes only (`ɑ`, `ı`, small capitals) and
+leetspeak — as the whole prompt, with no wrapper, benign and malicious alike.
 Each output line keeps the label and names the encoding in `family` (`m:enc_morse`,
 `b:enc_morse`, …), so `cloud-analyzer eval` reports each encoding as a family.
 
@@ -39,6 +40,11 @@ NATO = dict(zip("abcdefghijklmnopqrstuvwxyz", [
     "Juliett", "Kilo", "Lima", "Mike", "November", "Oscar", "Papa", "Quebec", "Romeo",
     "Sierra", "Tango", "Uniform", "Victor", "Whiskey", "X-ray", "Yankee", "Zulu",
 ]))
+# Latin-script look-alikes only (IPA and small-capital letters, dotless i): no Cyrillic or Greek,
+# so no word mixes scripts.
+LATIN_HOMOGLYPHS = {"a": "ɑᴀ", "c": "ᴄ", "d": "ᴅ", "e": "ᴇ", "g": "ɡ", "i": "ıɩ", "j": "ȷᴊ",
+                    "k": "ᴋ", "m": "ᴍ", "o": "ᴏ", "p": "ᴘ", "t": "ᴛ", "u": "ᴜ", "v": "ᴠ",
+                    "w": "ᴡ", "z": "ᴢ"}
 HOMOGLYPHS = {"a": "аɑα", "c": "сϲ", "e": "еε", "i": "іıι", "o": "оοօ", "p": "рρ", "s": "ѕ",
               "x": "хχ", "y": "у", "j": "ј"}
 LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
@@ -71,9 +77,9 @@ def nato(text, word_breaks):
     return (" / " if word_breaks else " ").join(w for w in words if w)
 
 
-def homoglyphs(text, rng):
+def homoglyphs(text, rng, table):
     return "".join(
-        rng.choice(HOMOGLYPHS[c]) if c in HOMOGLYPHS and rng.random() < 0.35 else c
+        rng.choice(table[c]) if c in table and rng.random() < 0.35 else c
         for c in text
     )
 
@@ -89,7 +95,8 @@ def encodings(text, rng):
     yield "nato_joined", nato(text, False)
     yield "reversed", text[::-1]
     yield "reversed_words", " ".join(w[::-1] for w in text.split())
-    yield "homoglyphs", homoglyphs(text, rng)
+    yield "homoglyphs", homoglyphs(text, rng, HOMOGLYPHS)
+    yield "homoglyphs_latin", homoglyphs(text, rng, LATIN_HOMOGLYPHS)
     yield "leet", "".join(LEET.get(c, c) for c in text)
 
 
