@@ -463,13 +463,24 @@ fn morse_decode(text: &str) -> Option<String> {
         }
         match token {
             "/" | "|" => runs.space(),
-            _ => match MORSE.iter().find(|(code, _)| *code == token) {
-                Some((_, c)) => runs.letter(*c),
+            _ => match morse_letter(token) {
+                Some(c) => runs.letter(c),
                 None => runs.end(),
             },
         }
     }
     runs.finish()
+}
+
+/// The character a Morse token stands for (a table lookup only for dot-dash tokens).
+fn morse_letter(token: &str) -> Option<u8> {
+    if token.is_empty() || token.len() > 6 || !token.bytes().all(|b| b == b'.' || b == b'-') {
+        return None;
+    }
+    MORSE
+        .iter()
+        .find(|(code, _)| *code == token)
+        .map(|(_, c)| *c)
 }
 
 /// The NATO spelling alphabet, `a` to `z`.
@@ -533,7 +544,8 @@ pub(crate) fn reversed_readings(words: &str, english_bigrams: u32) -> Option<[St
         return None;
     }
     let (mut forward, mut backward) = (0usize, 0usize);
-    for w in words.split(' ') {
+    // The first 2,048 words tell which way a text is written.
+    for w in words.split(' ').take(2048) {
         forward += usize::from(FUNCTION_WORDS.contains(&w));
         backward += usize::from(REVERSED_FUNCTION_WORDS.contains(&w));
     }
