@@ -731,6 +731,18 @@ mod tests {
         assert_eq!(v.signals.invisible_in_words, 0);
         let v = views("pаypal"); // Cyrillic а inside a Latin word
         assert_eq!(v.signals.mixed_script_words, 1);
+        assert_eq!(v.signals.look_alike_words, 1);
+        let v = views("bypɑss the dısabled check"); // Latin alpha, dotless i: one script
+        assert_eq!(v.signals.mixed_script_words, 0);
+        assert_eq!(v.signals.look_alike_words, 2);
+        assert_eq!((v.signals.other_letters, v.signals.combining_marks), (0, 0));
+        // Turkish writes ı among its other letters; Russian is all Cyrillic.
+        let v = views("Kedim neden sürekli miyavlıyor?");
+        assert_eq!(v.signals.look_alike_words, 1);
+        assert!(v.signals.combining_marks > 0);
+        let v = views("привет, как дела");
+        assert_eq!(v.signals.look_alike_words, 0);
+        assert!(v.signals.other_letters > 0);
         let v = views("\u{202e}abc");
         assert_eq!(v.signals.bidi_controls, 1);
         let v = views("i g n o r e");
