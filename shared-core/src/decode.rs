@@ -1,7 +1,7 @@
 //! Bounded decode-and-rescan: finds spans that look encoded (base64, base32, hex, binary,
 //! URL-encoding, HTML numeric entities, Morse code, Braille, the NATO spelling alphabet),
-//! decodes them, and hands back
-//! readable text for another scan.
+//! decodes them, and hands back readable text for another scan; and reads English written
+//! backwards (`reversed_readings`).
 //!
 //! ROT13 is not decoded here: the signature set carries ROT13 spellings of its phrases, so ROT13
 //! costs no extra pass. Every decode is bounded: by a minimum span length, by a cap on spans per
@@ -65,7 +65,7 @@ pub(crate) struct Decoded {
 
 const MIN_BASE64: usize = 16;
 const MIN_HEX_DIGITS: usize = 16;
-/// Fewest letters a Morse or Braille span must decode to (shorter runs occur by chance).
+/// Fewest letters a Morse, NATO or Braille text must decode to (shorter runs occur by chance).
 const MIN_SYMBOL_LETTERS: usize = 8;
 /// Fewest eight-bit groups in a row for a binary span.
 const MIN_BINARY_BYTES: usize = 4;

@@ -105,6 +105,20 @@ fn hidden_tag_payload_is_caught() {
     assert_eq!(v.decision, Decision::Block);
 }
 
+/// Each letter of `text` (lowercase `a`–`z` and spaces) by its code in `codes`, letters
+/// separated by spaces and words by `word_break`.
+fn spell(text: &str, codes: &[&str; 26], word_break: &str) -> String {
+    text.split(' ')
+        .map(|w| {
+            w.bytes()
+                .map(|b| codes[usize::from(b - b'a')])
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join(word_break)
+}
+
 /// Morse code, letters split by spaces and words by ` / `.
 fn morse(text: &str) -> String {
     const CODES: [&str; 26] = [
@@ -112,15 +126,7 @@ fn morse(text: &str) -> String {
         "-.", "---", ".--.", "--.-", ".-.", "...", "-", "..-", "...-", ".--", "-..-", "-.--",
         "--..",
     ];
-    text.split(' ')
-        .map(|w| {
-            w.bytes()
-                .map(|b| CODES[usize::from(b - b'a')])
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join(" / ")
+    spell(text, &CODES, " / ")
 }
 
 /// Grade-1 Braille, a capital sign before the first letter.
@@ -145,16 +151,7 @@ fn nato(text: &str, word_breaks: bool) -> String {
         "Juliett", "Kilo", "Lima", "Mike", "November", "Oscar", "Papa", "Quebec", "Romeo",
         "Sierra", "Tango", "Uniform", "Victor", "Whiskey", "X-ray", "Yankee", "Zulu",
     ];
-    let sep = if word_breaks { " / " } else { " " };
-    text.split(' ')
-        .map(|w| {
-            w.bytes()
-                .map(|b| WORDS[usize::from(b - b'a')])
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join(sep)
+    spell(text, &WORDS, if word_breaks { " / " } else { " " })
 }
 
 fn binary(text: &str) -> String {
