@@ -107,16 +107,10 @@ pub struct CrossvalArgs {
     /// With `--window-words`: only score the windows; add none of them to training.
     #[arg(long)]
     window_score_only: bool,
-    /// Experiment: average this many cloud classifiers per fold (calibrated logits), each from
-    /// its own training seed and calibration split; 1: one, as `train` ships.
-    #[arg(long, default_value_t = 1)]
+    /// Cloud classifiers per fold, averaged as calibrated logits, each from its own training
+    /// seed and calibration split (see `FitConfig::cloud_bags`).
+    #[arg(long, default_value_t = FitConfig::new(0).cloud_bags)]
     cloud_bags: usize,
-}
-
-/// Logit of a probability (clamped away from 0 and 1).
-fn logit(p: f32) -> f32 {
-    let p = p.clamp(1e-6, 1.0 - 1e-6);
-    (p / (1.0 - p)).ln()
 }
 
 /// Windows of `size` words (stride `size / 2`) of a text longer than `size` words; none
@@ -277,6 +271,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
     }
     config.pooled_bag_calibration = args.pooled_bag_calibration;
     config.lexical_bags = args.lexical_bags;
+    config.cloud_bags = args.cloud_bags.max(1);
     if let Some(x) = args.edge_epochs {
         config.edge.epochs = x;
     }
@@ -331,18 +326,8 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
         fams.extend(windowed.iter().map(|(_, f)| *f));
         let t = Instant::now();
         let trained = fit(&x, &y, &fams, &config, args.backend, |_, _, _| {})?;
-        let mut clouds = vec![trained.cloud];
-        for k in 1..args.cloud_bags.max(1) {
-            let mut bag = config.clone();
-            bag.lexical_bags = 0;
-            bag.seed = config.seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            clouds.push(fit(&x, &y, &fams, &bag, args.backend, |_, _, _| {})?.cloud);
-        }
-        // The bags' calibrated logits, averaged.
-        let cloud_probability = |f: &cloud_analyzer::learn::Featurized| {
-            let sum: f32 = clouds.iter().map(|c| logit(c.probability_of(f))).sum();
-            shared_core::scorer::sigmoid(sum / clouds.len() as f32)
-        };
+        let cloud = &trained.cloud;
+        let cloud_probability = |f: &cloud_analyzer::learn::Featurized| cloud.probability_of(f);
         let engine = Engine::builder()
             .scorer(trained.edge.clone())
             .build()
@@ -362,18 +347,18 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
                 edge_decision: verdict.decision,
                 learned,
                 cloud: cloud_probability(&features[i]),
-                lexical: clouds[0].opinion_of(&features[i]).lexical,
+                lexical: cloud.opinion_of(&features[i]).lexical,
                 discussion: evaluate::discusses_attacks(&verdict),
                 cloud_windows: windows.iter().map(cloud_probability).reduce(f32::max),
                 lexical_windows: windows
                     .iter()
-                    .filter_map(|f| clouds[0].opinion_of(f).lexical)
+                    .filter_map(|f| cloud.opinion_of(f).lexical)
                     .reduce(f32::max),
                 learned_windows: windows
                     .iter()
                     .map(|f| trained.edge.calibrate(edge_margin(&trained.edge, &f.edge)))
                     .reduce(f32::max),
-                cloud_thresholds: clouds[0].thresholds(),
+                cloud_thresholds: cloud.thresholds(),
                 escalate_at: engine.policy().thresholds.escalate,
                 block_at: engine.policy().thresholds.block,
             });

@@ -50,6 +50,10 @@ pub struct TrainArgs {
     /// with its classifier as before).
     #[arg(long, default_value_t = FitConfig::new(0).lexical_bags)]
     lexical_bags: usize,
+    /// Cloud classifiers (and session window classifiers) averaged as calibrated logits, each
+    /// from its own seed and calibration split (see `FitConfig::cloud_bags`).
+    #[arg(long, default_value_t = FitConfig::new(0).cloud_bags)]
+    cloud_bags: usize,
     /// Never set aside a generated family whole for calibration (see `FitConfig`).
     #[arg(long)]
     calibrate_on_collected_only: bool,
@@ -86,6 +90,9 @@ fn train(args: &TrainArgs) -> Result<(), String> {
     }
     config.pooled_bag_calibration = args.pooled_bag_calibration;
     config.lexical_bags = args.lexical_bags;
+    config.cloud_bags = args
+        .cloud_bags
+        .clamp(1, cloud_analyzer::learn::cloud::MAX_MEMBERS);
     config.calibrate_on_collected_only = args.calibrate_on_collected_only;
     config.fit_only_families = args.fit_only_family.clone();
     let runs = if config.calibration_folds >= 2 {
@@ -109,9 +116,15 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         } else {
             config.edge_bags.saturating_sub(1)
         };
+        let cloud_bags = if config.calibration_folds >= 2 {
+            0
+        } else {
+            config.cloud_bags.saturating_sub(1) * runs * fits
+        };
         ProgressBar::new(
             ((config.edge.epochs + config.cloud.epochs) * runs * fits
-                + config.edge.epochs * (bags + window_bags)) as u64,
+                + config.edge.epochs * (bags + window_bags)
+                + config.cloud.epochs * cloud_bags) as u64,
         )
     };
     bar.set_style(
@@ -197,8 +210,9 @@ fn train(args: &TrainArgs) -> Result<(), String> {
         edge_bytes.len() / 1024
     ));
     crate::commands::emit(&format!(
-        "  cloud model  → {}/{{cloud.bpk,cloud.json}} (block threshold {:.2})",
+        "  cloud model  → {}/{{cloud.bpk,cloud.json}} ({} model(s) averaged, block threshold {:.2})",
         args.out.display(),
+        trained.cloud.member_count(),
         trained.cloud.meta.block_threshold
     ));
     if trained.cloud.lexical().is_some() {

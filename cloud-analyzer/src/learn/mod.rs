@@ -128,6 +128,15 @@ pub struct FitConfig {
     /// only decides what the edge escalated, takes the bags' better ranking of held-out
     /// families (see the README, "Learned detectors"). 0 or 1: no lexical model.
     pub lexical_bags: usize,
+    /// With the single hold-out split: the cloud classifier (and the session window
+    /// classifier) is an ensemble of this many models, member `k` trained from its own seed on
+    /// bag `k`'s calibration split (the splits the lexical model's bags use; member 0 is the
+    /// single model's) and calibrated on what that split set aside; the tier averages their
+    /// calibrated log-odds. One model's calibration swings with which families its split
+    /// happened to set aside — across training seeds, session false alarms on the
+    /// never-trained-on `data/eval/` conversations ranged 1.0–8.7 % with one model and
+    /// 1.0–3.0 % with five (see the README, "Five classifiers, averaged"). 1 keeps one model.
+    pub cloud_bags: usize,
     /// Families whose items always train the fit models and are never set aside for
     /// calibration; the calibration split is drawn over the other items alone, exactly as
     /// without these families. To measure what new data does with the split held fixed (see
@@ -162,6 +171,7 @@ impl FitConfig {
             edge_bags: 1,
             pooled_bag_calibration: false,
             lexical_bags: 5,
+            cloud_bags: 5,
             fit_only_families: Vec::new(),
         }
     }
@@ -366,6 +376,20 @@ pub fn calibration_folds(
     fold_of
 }
 
+/// What bag `k`'s seeds are XORed with (0 for bag 0, so one bag trains as without bagging).
+fn bag_seed(k: usize) -> u64 {
+    (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// Progress label of bag `k` of a model: `edge/cal` for bag 0, `edge/bag3` for bag 3.
+fn stage_name(model: &str, k: usize) -> String {
+    if k == 0 {
+        format!("{model}/cal")
+    } else {
+        format!("{model}/bag{k}")
+    }
+}
+
 /// Whether a family is training augmentation (generated or joined) rather than collected data.
 fn is_augmentation_family(name: &str) -> bool {
     name.contains(":generated_") || name == data::JOINED_FAMILY
@@ -431,14 +455,6 @@ pub fn fit(
     if labels.iter().all(|&m| m) || labels.iter().all(|&m| !m) {
         return Err("training data needs both malicious and benign items".into());
     }
-    let (fit_idx, calib_idx) = calibration_split(
-        labels,
-        families,
-        config.calibration_share,
-        config.seed,
-        config.calibrate_on_collected_only,
-        &config.fit_only_families,
-    );
     let all_idx: Vec<usize> = (0..labels.len()).collect();
     let pick = |idx: &[usize], edge: bool| -> (Vec<Example>, Vec<bool>) {
         idx.iter()
@@ -497,24 +513,44 @@ pub fn fit(
         let (weights, signals, bias) = train_edge_floats(idx, stage, progress);
         LinearScorer::from_weights(&weights, signals, bias, 1.0, 0.0).map_err(|e| e.to_string())
     };
+    // Cloud model `member` of an ensemble (0: the single model) on the items `idx`.
+    let train_cloud_member =
+        |idx: &[usize], member: usize, stage: &str, progress: &mut dyn FnMut(&str, usize, f64)| {
+            let shift = bag_seed(member);
+            plain.seed(config.seed ^ 0x5EED ^ shift);
+            let (x, y, w) = pick_train(idx, false);
+            let mut settings = config.cloud;
+            settings.seed ^= shift;
+            train(
+                CloudModel::new(CLOUD_SHAPE, &device),
+                |m: &CloudModel, i, v, s| m.forward(i, v, s),
+                &x,
+                &y,
+                &w,
+                settings,
+                &device,
+                |e, l| progress(stage, e, l),
+            )
+            .valid()
+        };
     let train_cloud = |idx: &[usize], stage: &str, progress: &mut dyn FnMut(&str, usize, f64)| {
-        plain.seed(config.seed ^ 0x5EED);
-        let (x, y, w) = pick_train(idx, false);
-        train(
-            CloudModel::new(CLOUD_SHAPE, &device),
-            |m: &CloudModel, i, v, s| m.forward(i, v, s),
-            &x,
-            &y,
-            &w,
-            config.cloud,
-            &device,
-            |e, l| progress(stage, e, l),
+        train_cloud_member(idx, 0, stage, progress)
+    };
+    // Bag `k`'s (fit, calibration) split: the [`calibration_split`] of the seed for bag 0
+    // (`bag_seed(0)` is 0), of a seed of its own for every further bag.
+    let bag_split = |k: usize| {
+        calibration_split(
+            labels,
+            families,
+            config.calibration_share,
+            config.seed ^ bag_seed(k),
+            config.calibrate_on_collected_only,
+            &config.fit_only_families,
         )
-        .valid()
     };
     let cloud_forward = |m: &CloudModel, i, v, s| m.forward(i, v, s);
 
-    let ((edge_a, edge_b), (cloud_a, cloud_b), edge, cloud, lexical) = if config.calibration_folds
+    let ((edge_a, edge_b), cloud_curves, edge, cloud_members, lexical) = if config.calibration_folds
         >= 2
     {
         // Cross-fitted: every item scored by models that did not see its fold.
@@ -543,9 +579,9 @@ pub fn fit(
         }
         (
             metrics::fit_platt(&edge_margins, labels),
-            metrics::fit_platt(&cloud_margins, labels),
+            vec![metrics::fit_platt(&cloud_margins, labels)],
             train_edge(&all_idx, "edge", &mut progress)?,
-            train_cloud(&all_idx, "cloud", &mut progress),
+            vec![train_cloud(&all_idx, "cloud", &mut progress)],
             None,
         )
     } else {
@@ -557,24 +593,12 @@ pub fn fit(
         let (mut pooled_margins, mut pooled_labels) = (Vec::new(), Vec::new());
         let mut first = None;
         for k in 0..bags {
-            let split;
-            let (fit_k, calib_k, stage) = if k == 0 {
-                (&fit_idx, &calib_idx, "edge/cal".to_string())
-            } else {
-                split = calibration_split(
-                    labels,
-                    families,
-                    config.calibration_share,
-                    config.seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-                    config.calibrate_on_collected_only,
-                    &config.fit_only_families,
-                );
-                (&split.0, &split.1, format!("edge/bag{k}"))
-            };
-            let (w, sig, b) = train_edge_floats(fit_k, &stage, &mut progress);
+            let (fit_k, calib_k) = bag_split(k);
+            let stage = stage_name("edge", k);
+            let (w, sig, b) = train_edge_floats(&fit_k, &stage, &mut progress);
             let scorer =
                 LinearScorer::from_weights(&w, sig, b, 1.0, 0.0).map_err(|e| e.to_string())?;
-            let (xc, yc) = pick(calib_k, true);
+            let (xc, yc) = pick(&calib_k, true);
             let margins: Vec<f32> = xc.iter().map(|e| edge_margin(&scorer, e)).collect();
             let curve = metrics::fit_platt(&margins, &yc);
             if k < config.edge_bags {
@@ -605,22 +629,32 @@ pub fn fit(
         } else {
             None
         };
-        let cloud_cal = train_cloud(&fit_idx, "cloud/cal", &mut progress);
-        let (xc, yc) = pick(&calib_idx, false);
-        let margins = predict(&cloud_cal, cloud_forward, &xc, &plain);
-        let cloud_curve = metrics::fit_platt(&margins, &yc);
+        // The cloud classifier: one model per cloud bag, each calibrated on what its split
+        // set aside.
+        let mut cloud_members = Vec::new();
+        let mut cloud_curves = Vec::new();
+        for k in 0..config.cloud_bags.max(1) {
+            let (fit_k, calib_k) = bag_split(k);
+            let model = train_cloud_member(&fit_k, k, &stage_name("cloud", k), &mut progress);
+            let (xc, yc) = pick(&calib_k, false);
+            let margins = predict(&model, cloud_forward, &xc, &plain);
+            cloud_curves.push(metrics::fit_platt(&margins, &yc));
+            cloud_members.push(model);
+        }
         // The shipped models, on everything.
-        let (edge, cloud) = if config.refit {
-            (
-                train_edge(&all_idx, "edge", &mut progress)?,
-                train_cloud(&all_idx, "cloud", &mut progress),
-            )
+        let (edge, cloud_members) = if config.refit {
+            let mut refitted = Vec::new();
+            for k in 0..cloud_members.len() {
+                refitted.push(train_cloud_member(&all_idx, k, "cloud", &mut progress));
+            }
+            (train_edge(&all_idx, "edge", &mut progress)?, refitted)
         } else {
-            (edge_cal, cloud_cal)
+            (edge_cal, cloud_members)
         };
-        (edge_curve, cloud_curve, edge, cloud, lexical)
+        (edge_curve, cloud_curves, edge, cloud_members, lexical)
     };
     let edge = edge.with_calibration(edge_a, edge_b);
+    let (cloud_a, cloud_b) = cloud_curves.first().copied().unwrap_or((1.0, 0.0));
     let meta = CloudMeta {
         format: 1,
         dim: CLOUD_SHAPE.dim,
@@ -629,13 +663,14 @@ pub fn fit(
         signals: SIGNALS,
         platt_a: cloud_a,
         platt_b: cloud_b,
+        bag_curves: cloud_curves.iter().skip(1).map(|&(a, b)| [a, b]).collect(),
         block_threshold: cloud::DEFAULT_BLOCK_THRESHOLD,
         combined_threshold: None,
         lexical_weight: None,
     };
     Ok(Trained {
         edge,
-        cloud: CloudClassifier::from_model(cloud, meta, plain).with_lexical(lexical),
+        cloud: CloudClassifier::from_members(cloud_members, meta, plain)?.with_lexical(lexical),
     })
 }
 

@@ -164,6 +164,24 @@ impl CloudModel {
     }
 }
 
+/// Several cloud models trained from different seeds on different calibration splits, saved
+/// as one record: the cloud tier averages their calibrated log-odds (see
+/// [`crate::learn::FitConfig::cloud_bags`]).
+#[derive(Module, Debug)]
+pub struct CloudEnsemble {
+    /// The members, in training order (member 0 is the model a single fit would train).
+    pub members: Vec<CloudModel>,
+}
+
+impl CloudEnsemble {
+    /// `count` randomly initialized members (the shape a record is loaded into).
+    pub fn new(shape: CloudShape, count: usize, device: &Device) -> CloudEnsemble {
+        CloudEnsemble {
+            members: (0..count).map(|_| CloudModel::new(shape, device)).collect(),
+        }
+    }
+}
+
 /// Builds the padded input tensors of a batch.
 pub fn batch_tensors(
     examples: &[&Example],

@@ -635,7 +635,7 @@ mod tests {
         let reference = BenignReference::builtin().unwrap();
         let cloud = CloudClassifier::builtin(crate::learn::Backend::default_backend())
             .expect("built-in cloud model");
-        assert_eq!(reference.width(), cloud.meta.width);
+        assert_eq!(reference.width(), cloud.encoding_width());
         assert!(reference.len() >= 100);
     }
 

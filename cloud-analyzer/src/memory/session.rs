@@ -700,8 +700,10 @@ mod tests {
         }
     }
 
+    /// A turn's encoding as wide as an ensemble's can be (every member's 32-wide bag side by
+    /// side), so the size checks below hold for any shipped classifier.
     fn encoding(share: f32) -> Encoding {
-        let mut sum = vec![0.0; 32];
+        let mut sum = vec![0.0; 32 * crate::learn::cloud::MAX_MEMBERS];
         sum[0] = share;
         Encoding {
             sum,
