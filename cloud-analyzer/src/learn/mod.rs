@@ -3,7 +3,10 @@
 //! One pipeline, [`fit`], produces both models from labelled items: it splits the items 80/20
 //! (stratified, seeded), trains each model with Burn on the 80 %, and fits Platt calibration on
 //! the 20 % it did not see. The edge model is exported to shared-core's quantized format and its
-//! calibration is fitted on the *quantized* margins, so what ships is what was calibrated.
+//! calibration is fitted on the *quantized* margins, so what ships is what was calibrated. The
+//! cloud tier's models are averages over several such splits: the lexical model of
+//! [`FitConfig::lexical_bags`] edge-type models, the classifier of [`FitConfig::cloud_bags`]
+//! networks, each calibrated on what its own split set aside.
 
 pub mod cloud;
 pub mod data;
@@ -135,7 +138,7 @@ pub struct FitConfig {
     /// calibrated log-odds. One model's calibration swings with which families its split
     /// happened to set aside — across training seeds, session false alarms on the
     /// never-trained-on `data/eval/` conversations ranged 1.0–8.7 % with one model and
-    /// 1.0–3.0 % with five (see the README, "Five classifiers, averaged"). 1 keeps one model.
+    /// 0.0–3.0 % with five (see the README, "Five classifiers, averaged"). 1 keeps one model.
     pub cloud_bags: usize,
     /// Families whose items always train the fit models and are never set aside for
     /// calibration; the calibration split is drawn over the other items alone, exactly as
