@@ -44,12 +44,18 @@ fn retraining_on_the_same_data_gives_the_same_weights() {
         .collect();
     let labels: Vec<bool> = items.iter().map(|i| i.malicious).collect();
     let families: Vec<&str> = items.iter().map(|i| i.family.as_str()).collect();
+    // Two averaged cloud networks (`FitConfig::cloud_bags`), so the ensemble's training and
+    // record are held to the same determinism.
+    let config = |seed| FitConfig {
+        cloud_bags: 2,
+        ..quick_config(seed)
+    };
     let run = |seed| {
         let t = fit(
             &features,
             &labels,
             &families,
-            &quick_config(seed),
+            &config(seed),
             Backend::default_backend(),
             |_, _, _| {},
         )
@@ -58,6 +64,7 @@ fn retraining_on_the_same_data_gives_the_same_weights() {
         t.cloud.save(&dir).unwrap();
         let cloud = std::fs::read(dir.join("cloud.bpk")).unwrap();
         let meta = std::fs::read_to_string(dir.join("cloud.json")).unwrap();
+        assert!(meta.contains("bag_curves"), "{meta}");
         let lexical = std::fs::read(dir.join("lexical.mnls")).unwrap();
         let reference = BenignReference::from_training(&t.cloud, &features, &labels, seed).unwrap();
         [

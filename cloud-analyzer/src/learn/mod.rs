@@ -4,9 +4,9 @@
 //! (stratified, seeded), trains each model with Burn on the 80 %, and fits Platt calibration on
 //! the 20 % it did not see. The edge model is exported to shared-core's quantized format and its
 //! calibration is fitted on the *quantized* margins, so what ships is what was calibrated. The
-//! cloud tier's models are averages over several such splits: the lexical model of
-//! [`FitConfig::lexical_bags`] edge-type models, the classifier of [`FitConfig::cloud_bags`]
-//! networks, each calibrated on what its own split set aside.
+//! cloud tier's lexical model averages [`FitConfig::lexical_bags`] edge-type models over several
+//! such splits, each calibrated on what its own split set aside; [`FitConfig::cloud_bags`] does
+//! the same for the classifier (an experiment, off by default).
 
 pub mod cloud;
 pub mod data;
@@ -134,11 +134,13 @@ pub struct FitConfig {
     /// With the single hold-out split: the cloud classifier (and the session window
     /// classifier) is an ensemble of this many models, member `k` trained from its own seed on
     /// bag `k`'s calibration split (the splits the lexical model's bags use; member 0 is the
-    /// single model's) and calibrated on what that split set aside; the tier averages their
-    /// calibrated log-odds. One model's calibration swings with which families its split
-    /// happened to set aside — across training seeds, session false alarms on the
-    /// never-trained-on `data/eval/` conversations ranged 1.0–8.7 % with one model and
-    /// 0.0–3.0 % with five (see the README, "Five classifiers, averaged"). 1 keeps one model.
+    /// single model's, so 1 trains exactly the single model) and calibrated on what that split
+    /// set aside; the tier averages their calibrated log-odds. One model's calibration swings
+    /// with which families its split happened to set aside — across training seeds, session
+    /// false alarms on the never-trained-on `data/eval/` conversations ranged 1.0–8.7 % with
+    /// one model and 0.0–3.0 % with five — but five also caught fewer split conversations and
+    /// made the feedback adapter over-generalize; measured, not adopted (see the README, "Five
+    /// classifiers, averaged"). 1 (the default) keeps one model.
     pub cloud_bags: usize,
     /// Families whose items always train the fit models and are never set aside for
     /// calibration; the calibration split is drawn over the other items alone, exactly as
@@ -174,7 +176,7 @@ impl FitConfig {
             edge_bags: 1,
             pooled_bag_calibration: false,
             lexical_bags: 5,
-            cloud_bags: 5,
+            cloud_bags: 1,
             fit_only_families: Vec::new(),
         }
     }
