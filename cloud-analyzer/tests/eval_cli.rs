@@ -293,9 +293,18 @@ fn adapt_with_training_reports_the_feedback_adapter() {
         ));
     }
     std::fs::write(&unseen, lines).unwrap();
+    // Two networks per classifier (five by default): the ensemble's adapter path at less cost.
     let report = json_of(
         bin()
-            .args(["eval", "--adapt", "5", "--json", "--data"])
+            .args([
+                "eval",
+                "--adapt",
+                "5",
+                "--cloud-bags",
+                "2",
+                "--json",
+                "--data",
+            ])
             .arg(&data)
             .arg("--adapt-unseen")
             .arg(&unseen),

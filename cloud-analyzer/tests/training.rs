@@ -5,7 +5,9 @@ use std::path::Path;
 
 use cloud_analyzer::learn::data;
 use cloud_analyzer::learn::models::{predict, train, EdgeModel};
-use cloud_analyzer::learn::{edge_margin, fit, Backend, Featurizer, FitConfig, EDGE_DIM};
+use cloud_analyzer::learn::{
+    edge_margin, fit, Backend, Featurized, Featurizer, FitConfig, EDGE_DIM,
+};
 use cloud_analyzer::memory::adapter::BenignReference;
 use shared_core::scorer::LinearScorer;
 
@@ -14,6 +16,18 @@ fn sample() -> Vec<data::Item> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/corpus.jsonl");
     let items = data::load(&path).expect("corpus");
     items.into_iter().step_by(8).collect()
+}
+
+/// Both models' features, labels and family names of `items`.
+fn featurized(items: &[data::Item]) -> (Vec<Featurized>, Vec<bool>, Vec<&str>) {
+    let featurizer = Featurizer::new().unwrap();
+    let features = items
+        .iter()
+        .map(|i| featurizer.featurize(&i.text))
+        .collect();
+    let labels = items.iter().map(|i| i.malicious).collect();
+    let families = items.iter().map(|i| i.family.as_str()).collect();
+    (features, labels, families)
 }
 
 /// Training seeds the backend's global random generator: tests that train take turns, or two
@@ -37,13 +51,7 @@ fn quick_config(seed: u64) -> FitConfig {
 fn retraining_on_the_same_data_gives_the_same_weights() {
     let _turn = one_at_a_time();
     let items = sample();
-    let featurizer = Featurizer::new().unwrap();
-    let features: Vec<_> = items
-        .iter()
-        .map(|i| featurizer.featurize(&i.text))
-        .collect();
-    let labels: Vec<bool> = items.iter().map(|i| i.malicious).collect();
-    let families: Vec<&str> = items.iter().map(|i| i.family.as_str()).collect();
+    let (features, labels, families) = featurized(&items);
     // Two averaged cloud networks (`FitConfig::cloud_bags`), so the ensemble's training and
     // record are held to the same determinism.
     let config = |seed| FitConfig {
@@ -92,6 +100,30 @@ fn retraining_on_the_same_data_gives_the_same_weights() {
         a[0].1, c[0].1,
         "a different seed should give different weights"
     );
+}
+
+#[test]
+fn an_ensemble_larger_than_an_encoding_carries_is_refused_before_training() {
+    let items = sample();
+    let (features, labels, families) = featurized(&items);
+    let most = cloud_analyzer::learn::cloud::MAX_MEMBERS;
+    for bags in [0, most + 1] {
+        let config = FitConfig {
+            cloud_bags: bags,
+            ..quick_config(1)
+        };
+        let err = fit(
+            &features,
+            &labels,
+            &families,
+            &config,
+            Backend::default_backend(),
+            |_, _, _| panic!("trained with {bags} cloud bags"),
+        )
+        .err()
+        .unwrap();
+        assert!(err.contains(&format!("1 to {most} supported")), "{err}");
+    }
 }
 
 #[test]
@@ -174,13 +206,7 @@ fn tempdir() -> std::path::PathBuf {
 fn bagged_edge_is_one_deterministic_linear_model_that_still_ranks() {
     let _turn = one_at_a_time();
     let items = sample();
-    let featurizer = Featurizer::new().unwrap();
-    let features: Vec<_> = items
-        .iter()
-        .map(|i| featurizer.featurize(&i.text))
-        .collect();
-    let labels: Vec<bool> = items.iter().map(|i| i.malicious).collect();
-    let families: Vec<&str> = items.iter().map(|i| i.family.as_str()).collect();
+    let (features, labels, families) = featurized(&items);
     let edge = |bags| {
         let mut config = quick_config(7);
         config.edge_bags = bags;

@@ -37,6 +37,8 @@ pub struct AdaptSettings {
     pub seed: u64,
     /// Skip training: report what the memory alone recognizes.
     pub memory_only: bool,
+    /// Networks per trained cloud classifier ([`FitConfig::cloud_bags`]).
+    pub cloud_bags: usize,
     /// Burn backend.
     pub backend: Backend,
 }
@@ -176,7 +178,10 @@ pub fn run(
                     &x,
                     &y,
                     &fams,
-                    &FitConfig::new(settings.seed),
+                    &FitConfig {
+                        cloud_bags: settings.cloud_bags,
+                        ..FitConfig::new(settings.seed)
+                    },
                     settings.backend,
                     |_, _, _| {},
                 )

@@ -271,7 +271,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
     }
     config.pooled_bag_calibration = args.pooled_bag_calibration;
     config.lexical_bags = args.lexical_bags;
-    config.cloud_bags = args.cloud_bags.max(1);
+    config.cloud_bags = args.cloud_bags;
     if let Some(x) = args.edge_epochs {
         config.edge.epochs = x;
     }

@@ -52,6 +52,9 @@ pub struct EvalArgs {
     /// With `--adapt`: skip training and report what the memory alone recognizes.
     #[arg(long)]
     memory_only: bool,
+    /// With `--adapt`: networks per trained cloud classifier (see `train --cloud-bags`).
+    #[arg(long, default_value_t = cloud_analyzer::learn::FitConfig::new(0).cloud_bags)]
+    cloud_bags: usize,
     /// Also write one JSON line per item to this file (its label, family, the tier's score,
     /// decision and whether the edge escalated it, and the first 200 characters of its text),
     /// to see which prompts a tier gets wrong.
@@ -160,6 +163,7 @@ fn eval(args: &EvalArgs) -> Result<String, String> {
             k,
             seed: args.seed,
             memory_only: args.memory_only,
+            cloud_bags: args.cloud_bags,
             backend: args.backend,
         };
         return crate::commands::adapt::run(&items, &extra, &unseen, &settings, args.json);

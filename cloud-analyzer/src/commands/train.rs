@@ -90,9 +90,7 @@ fn train(args: &TrainArgs) -> Result<(), String> {
     }
     config.pooled_bag_calibration = args.pooled_bag_calibration;
     config.lexical_bags = args.lexical_bags;
-    config.cloud_bags = args
-        .cloud_bags
-        .clamp(1, cloud_analyzer::learn::cloud::MAX_MEMBERS);
+    config.cloud_bags = args.cloud_bags;
     config.calibrate_on_collected_only = args.calibrate_on_collected_only;
     config.fit_only_families = args.fit_only_family.clone();
     let runs = if config.calibration_folds >= 2 {

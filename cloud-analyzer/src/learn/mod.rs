@@ -5,8 +5,9 @@
 //! the 20 % it did not see. The edge model is exported to shared-core's quantized format and its
 //! calibration is fitted on the *quantized* margins, so what ships is what was calibrated. The
 //! cloud tier's lexical model averages [`FitConfig::lexical_bags`] edge-type models over several
-//! such splits, each calibrated on what its own split set aside; [`FitConfig::cloud_bags`] does
-//! the same for the classifier (an experiment, off by default).
+//! such splits, each calibrated on what its own split set aside; the classifier averages
+//! [`FitConfig::cloud_bags`] networks trained on those splits, under one curve fitted on their
+//! pooled held-back margins.
 
 pub mod cloud;
 pub mod data;
@@ -132,15 +133,14 @@ pub struct FitConfig {
     /// families (see the README, "Learned detectors"). 0 or 1: no lexical model.
     pub lexical_bags: usize,
     /// With the single hold-out split: the cloud classifier (and the session window
-    /// classifier) is an ensemble of this many models, member `k` trained from its own seed on
-    /// bag `k`'s calibration split (the splits the lexical model's bags use; member 0 is the
-    /// single model's, so 1 trains exactly the single model) and calibrated on what that split
-    /// set aside; the tier averages their calibrated log-odds. One model's calibration swings
-    /// with which families its split happened to set aside — across training seeds, session
-    /// false alarms on the never-trained-on `data/eval/` conversations ranged 1.0–8.7 % with
-    /// one model and 0.0–3.0 % with five — but five also caught fewer split conversations and
-    /// made the feedback adapter over-generalize; measured, not adopted (see the README, "Five
-    /// classifiers, averaged"). 1 (the default) keeps one model.
+    /// classifier) is an ensemble of this many models (at most [`cloud::MAX_MEMBERS`]), member
+    /// `k` trained from its own seed on bag `k`'s fit split (the splits the lexical model's bags
+    /// use; member 0 is the single model's, so 1 trains exactly the single model); one Platt
+    /// curve is fitted on every member's margins on what its split set aside, and the tier
+    /// averages the members' calibrated log-odds. One model's calibration swings with which
+    /// families its split happened to set aside — across training seeds, session false alarms
+    /// on the never-trained-on `data/eval/` conversations ranged 1.0–8.7 % with one model —
+    /// which an average of several damps (see the README, "Five classifiers, averaged").
     pub cloud_bags: usize,
     /// Families whose items always train the fit models and are never set aside for
     /// calibration; the calibration split is drawn over the other items alone, exactly as
@@ -176,7 +176,7 @@ impl FitConfig {
             edge_bags: 1,
             pooled_bag_calibration: false,
             lexical_bags: 5,
-            cloud_bags: 1,
+            cloud_bags: 5,
             fit_only_families: Vec::new(),
         }
     }
@@ -460,6 +460,13 @@ pub fn fit(
     if labels.iter().all(|&m| m) || labels.iter().all(|&m| !m) {
         return Err("training data needs both malicious and benign items".into());
     }
+    if !(1..=cloud::MAX_MEMBERS).contains(&config.cloud_bags) {
+        return Err(format!(
+            "cloud bags: {} asked, 1 to {} supported",
+            config.cloud_bags,
+            cloud::MAX_MEMBERS
+        ));
+    }
     let all_idx: Vec<usize> = (0..labels.len()).collect();
     let pick = |idx: &[usize], edge: bool| -> (Vec<Example>, Vec<bool>) {
         idx.iter()
@@ -634,18 +641,22 @@ pub fn fit(
         } else {
             None
         };
-        // The cloud classifier: one model per cloud bag, each calibrated on what its split
-        // set aside.
+        // The cloud classifier: one model per cloud bag. One curve, fitted on every member's
+        // margins on what its own split set aside (pooled), serves all members: the average of
+        // their calibrated log-odds is then that curve applied to their mean margin, and no
+        // member whose held-back families happened to separate easily dominates it.
         let mut cloud_members = Vec::new();
-        let mut cloud_curves = Vec::new();
+        let (mut pooled_margins, mut pooled_labels) = (Vec::new(), Vec::new());
         for k in 0..config.cloud_bags.max(1) {
             let (fit_k, calib_k) = bag_split(k);
             let model = train_cloud_member(&fit_k, k, &stage_name("cloud", k), &mut progress);
             let (xc, yc) = pick(&calib_k, false);
-            let margins = predict(&model, cloud_forward, &xc, &plain);
-            cloud_curves.push(metrics::fit_platt(&margins, &yc));
+            pooled_margins.extend(predict(&model, cloud_forward, &xc, &plain));
+            pooled_labels.extend(yc);
             cloud_members.push(model);
         }
+        let cloud_curves =
+            vec![metrics::fit_platt(&pooled_margins, &pooled_labels); cloud_members.len()];
         // The shipped models, on everything.
         let (edge, cloud_members) = if config.refit {
             let mut refitted = Vec::new();

@@ -86,7 +86,7 @@ impl AdapterInput {
     pub fn of(cloud: &CloudClassifier, example: &Example) -> AdapterInput {
         let encoding = cloud.encode(example);
         AdapterInput::new(
-            &encoding.sum,
+            cloud.adapter_bag(&encoding),
             encoding.buckets,
             &super::lexical_embedding(&example.indices),
             cloud.probability(example),
@@ -635,7 +635,7 @@ mod tests {
         let reference = BenignReference::builtin().unwrap();
         let cloud = CloudClassifier::builtin(crate::learn::Backend::default_backend())
             .expect("built-in cloud model");
-        assert_eq!(reference.width(), cloud.encoding_width());
+        assert_eq!(reference.width(), cloud.adapter_width());
         assert!(reference.len() >= 100);
     }
 

@@ -105,7 +105,7 @@ impl Default for SessionPolicy {
             risk_floor: 0.5,
             warn_at: 0.5,
             approval_at: 1.0,
-            window_block: 0.95,
+            window_block: 0.9,
             window_lift: 0.0,
             fragment_floor: 0.2,
             write_below: 0.3,

@@ -103,12 +103,12 @@ impl Service {
             None => Some(BenignReference::builtin()?),
         };
         match &reference {
-            Some(r) if r.width() != cloud.encoding_width() => {
+            Some(r) if r.width() != cloud.adapter_width() => {
                 return Err(format!(
                     "{}: the benign reference belongs to another cloud model (width {} ≠ {}); retrain or remove it",
                     crate::memory::adapter::REFERENCE_FILE,
                     r.width(),
-                    cloud.encoding_width()
+                    cloud.adapter_width()
                 ))
             }
             Some(_) => {}

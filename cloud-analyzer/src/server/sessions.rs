@@ -182,7 +182,7 @@ impl Service {
                 });
                 if self.sessions.reference.is_some() {
                     outcome.adapter_input = Some(AdapterInput::new(
-                        &encoding.sum,
+                        cloud.adapter_bag(&encoding),
                         encoding.buckets,
                         &embedding,
                         p,
