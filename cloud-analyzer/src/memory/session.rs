@@ -364,7 +364,14 @@ impl SessionState {
         model: &dyn Together,
     ) -> (f32, f32, f32) {
         let alone = model.probability_together(&[&current.encoding]);
-        let passed: Vec<&TurnTrace> = self.recent.iter().filter(|t| !t.stopped).collect();
+        // Turns encoded under a model of another width (a session saved before the cloud
+        // model was replaced) cannot be read together with this one's: they are left out.
+        let width = current.encoding.sum.len();
+        let passed: Vec<&TurnTrace> = self
+            .recent
+            .iter()
+            .filter(|t| !t.stopped && t.encoding.sum.len() == width)
+            .collect();
         let passed_alone: Vec<f32> = passed
             .iter()
             .map(|t| {
@@ -804,6 +811,26 @@ mod tests {
         assert_eq!(third.action, Action::Block, "{third:?}");
         assert!(third.reasons.contains(&"window"));
         assert!(!third.remembered);
+    }
+
+    #[test]
+    fn turns_encoded_under_another_model_width_are_left_out_of_windows() {
+        let mut s = SessionState::new();
+        turn(&mut s, 0.05, 0.0, 1);
+        turn(&mut s, 0.1, 0.4, 2);
+        turn(&mut s, 0.1, 0.4, 3);
+        // As if the session had been saved under a one-network model (32 wide).
+        for t in &mut s.recent {
+            t.encoding.sum.truncate(32);
+        }
+        let third = turn(&mut s, 0.1, 0.4, 4);
+        assert_ne!(third.action, Action::Block, "{third:?}");
+        assert_eq!(third.window_probability, 0.0, "{third:?}");
+        // Turns of the current width count again.
+        let fourth = turn(&mut s, 0.1, 0.4, 5);
+        let fifth = turn(&mut s, 0.1, 0.4, 6);
+        assert!(fourth.window_probability < 0.9);
+        assert_eq!(fifth.action, Action::Block, "{fifth:?}");
     }
 
     #[test]
