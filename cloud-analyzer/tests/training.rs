@@ -44,6 +44,9 @@ fn quick_config(seed: u64) -> FitConfig {
     let mut config = FitConfig::new(seed);
     config.edge.epochs = 3;
     config.cloud.epochs = 2;
+    // One cloud network (five by default) where the test is not about the ensemble, to keep
+    // CI quick; the determinism test trains two.
+    config.cloud_bags = 1;
     config
 }
 
