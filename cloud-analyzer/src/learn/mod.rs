@@ -647,7 +647,7 @@ pub fn fit(
         // member whose held-back families happened to separate easily dominates it.
         let mut cloud_members = Vec::new();
         let (mut pooled_margins, mut pooled_labels) = (Vec::new(), Vec::new());
-        for k in 0..config.cloud_bags.max(1) {
+        for k in 0..config.cloud_bags {
             let (fit_k, calib_k) = bag_split(k);
             let model = train_cloud_member(&fit_k, k, &stage_name("cloud", k), &mut progress);
             let (xc, yc) = pick(&calib_k, false);
