@@ -1,12 +1,15 @@
 //! Mnemosyne's Envoy / Istio proxy-wasm HTTP filter.
 //!
 //! On the guarded routes (chat completions by default) it buffers the request body up to the
-//! policy's cap (`413` past it), runs the shared-core triage and then forwards (with
+//! policy's cap (`413` past it), runs the shared-core triage at the end of the body (or at the
+//! request's trailers, when it has them) and then forwards (with
 //! `x-mnemosyne-*` headers; redacted body when policy redacts), answers `403`/`400` locally, or
 //! escalates to the analyzer's `/v1/analyze` with `dispatch_http_call` and resumes or blocks on
 //! its answer (the fail mode decides when it does not answer). Responses are never buffered:
 //! streamed completions stream. All decisions live in `shared_core::host`; this file only moves
-//! bytes between Envoy and it.
+//! bytes between Envoy and it. `scripts/build-envoy-filter.sh` removes the exports of the
+//! callbacks this file does not implement, so Envoy does not call them: implementing another
+//! `HttpContext` callback means taking it off that script's list.
 
 extern crate alloc;
 
@@ -97,6 +100,8 @@ impl RootContext for Root {
             session: None,
             response_headers: Vec::new(),
             replied: false,
+            triaged: false,
+            buffered: 0,
             pending: None,
         }))
     }
@@ -123,6 +128,10 @@ struct Request {
     response_headers: Vec<(&'static str, String)>,
     /// A local reply was sent (its headers are already on it).
     replied: bool,
+    /// The body has been triaged (at its end, or at the trailers).
+    triaged: bool,
+    /// Bytes of body Envoy has buffered so far.
+    buffered: usize,
     pending: Option<Pending>,
 }
 
@@ -207,25 +216,28 @@ impl HttpContext for Request {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        if !self.guarded || self.replied {
+        if !self.guarded || self.replied || self.triaged {
             return Action::Continue;
         }
         let cap = self.shared.config.policy.limits.max_body_bytes;
         if body_size > cap {
             return self.apply(host::too_large(cap, body_size, &self.request_id), body_size);
         }
+        self.buffered = body_size;
         if !end_of_stream {
             return Action::Pause;
         }
-        let body = self.get_http_request_body(0, body_size).unwrap_or_default();
-        let step = host::triage_step(
-            &self.shared.engine,
-            &body,
-            &self.request_id,
-            self.session.as_deref(),
-            self.shared.config.tenant.as_deref(),
-        );
-        self.apply(step, body_size)
+        self.triage_buffered_body()
+    }
+
+    fn on_http_request_trailers(&mut self, _trailers: usize) -> Action {
+        // A request that ends with trailers (HTTP/2, or chunked HTTP/1 with trailers enabled)
+        // never reaches the body callback with end_of_stream: its body is decided here, or it
+        // would go upstream unchecked.
+        if !self.guarded || self.replied || self.triaged {
+            return Action::Continue;
+        }
+        self.triage_buffered_body()
     }
 
     fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
@@ -240,6 +252,21 @@ impl HttpContext for Request {
 }
 
 impl Request {
+    /// Triages the whole buffered body and performs the verdict.
+    fn triage_buffered_body(&mut self) -> Action {
+        self.triaged = true;
+        let body_size = self.buffered;
+        let body = self.get_http_request_body(0, body_size).unwrap_or_default();
+        let step = host::triage_step(
+            &self.shared.engine,
+            &body,
+            &self.request_id,
+            self.session.as_deref(),
+            self.shared.config.tenant.as_deref(),
+        );
+        self.apply(step, body_size)
+    }
+
     /// Performs a step; returns what the current callback returns.
     fn apply(&mut self, step: Step, body_size: usize) -> Action {
         match step {

@@ -43,6 +43,9 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
           stat_prefix: llm
+          # HTTP/1 requests may end with trailers, as HTTP/2 ones always may (the filter must
+          # decide those bodies at the trailers).
+          http_protocol_options: {{ enable_trailers: true }}
           route_config:
             virtual_hosts:
             - name: llm

@@ -1,6 +1,8 @@
 """The proxy-wasm filter end to end in a real Envoy (V8), with the real analyzer and a simulated
 upstream LLM, driven by the official OpenAI Python client."""
 
+import json
+import socket
 import time
 
 import httpx
@@ -125,6 +127,44 @@ def test_oversized_and_malformed_bodies(make_envoy, analyzer_config):
     r = httpx.post(base + "/v1/chat/completions", content=chunks())
     assert r.status_code == 413
     assert upstream_requests() == []
+
+
+def post_with_trailers(base, body):
+    """POSTs a chunked body that ends with a trailer (raw HTTP/1.1: the clients above never
+    send trailers). Returns (status, parsed JSON body)."""
+    host, port = base.removeprefix("http://").split(":")
+    request = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: llm\r\ncontent-type: application/json\r\n"
+        b"transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+        + b"%x\r\n" % len(body) + body + b"\r\n0\r\nx-checksum: 1\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1])
+    if b"transfer-encoding: chunked" in head.lower():
+        size, _, rest = payload.partition(b"\r\n")
+        payload = rest[: int(size, 16)]
+    return status, json.loads(payload)
+
+
+def test_a_body_ending_with_trailers_is_triaged(make_envoy, analyzer_config):
+    # The body callback never sees end_of_stream when trailers follow: the filter decides at
+    # the trailers instead of letting the buffered body through unchecked.
+    _, base = make_envoy(analyzer_config())
+    attack = json.dumps({"model": "sim-echo", "messages": [{"role": "user", "content": ATTACK}]})
+    status, body = post_with_trailers(base, attack.encode())
+    assert status == 403, body
+    assert body["error"]["code"] == "prompt_blocked"
+    assert upstream_requests() == []
+    benign = json.dumps({"model": "sim-echo", "messages": [{"role": "user", "content": BENIGN}]})
+    status, body = post_with_trailers(base, benign.encode())
+    assert status == 200, body
+    assert body["choices"][0]["message"]["content"] == "You said: " + BENIGN
+    assert len(upstream_requests()) == 1
 
 
 def test_redaction_reaches_the_upstream_redacted(make_envoy, analyzer_config):
