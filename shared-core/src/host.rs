@@ -42,14 +42,92 @@ pub enum FailMode {
 /// The default guarded routes.
 pub const DEFAULT_ROUTES: &[&str] = &["/v1/chat/completions", "/chat/completions"];
 
-/// Whether `path` (query string ignored) is guarded: an exact match of a route, or a prefix
-/// match of a route ending in `*`.
+/// Whether `path` is guarded: its [`canonical_path`] equals a route's, or — for a route ending
+/// in `*` — starts with the route's prefix (both read the same way). Reading the path the way
+/// the most lenient upstream might means no spelling of a guarded route passes unguarded.
 pub fn route_matches(routes: &[String], path: &str) -> bool {
-    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let path = canonical_path(path);
     routes.iter().any(|r| match r.strip_suffix('*') {
-        Some(prefix) => path.starts_with(prefix),
-        None => path == r,
+        Some(prefix) => {
+            let mut prefix_path = canonical_path(prefix);
+            if prefix.ends_with('/') && prefix_path != "/" {
+                // "/openai/*" guards "/openai/…" and "/openai" itself, not "/openaix".
+                if path == prefix_path {
+                    return true;
+                }
+                prefix_path.push('/');
+            }
+            path.starts_with(&prefix_path)
+        }
+        None => path == canonical_path(r),
     })
+}
+
+/// Most rounds of percent-decoding (a path encoded twice is still read).
+const MAX_PATH_DECODES: usize = 3;
+
+/// A request path as the route check reads it: query and fragment cut off, percent-escapes
+/// decoded (repeatedly, up to three rounds; `%2F` becomes a separator), empty and `.` segments
+/// dropped and `..` resolved, `;` parameters cut off, no trailing `/`, ASCII lowercase. `/v1//chat/completions`,
+/// `/v1/chat/completions/`, `/V1/Chat/Completions`, `/v1/chat/%63ompletions` and
+/// `/v1/x/../chat/completions` all read `/v1/chat/completions`: some upstreams serve each of
+/// them as the chat route. Linear in the path's length.
+pub fn canonical_path(path: &str) -> String {
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let mut bytes = path.as_bytes().to_vec();
+    for _ in 0..MAX_PATH_DECODES {
+        if !bytes.contains(&b'%') {
+            break;
+        }
+        bytes = percent_decoded(&bytes);
+    }
+    let decoded = String::from_utf8_lossy(&bytes);
+    let mut segments: Vec<&str> = Vec::new();
+    // A backslash is a separator to some servers.
+    for segment in decoded.split(['/', '\\']) {
+        // Path parameters (`/completions;v=1`) are not part of the route to some servers.
+        let segment = segment.split(';').next().unwrap_or(segment);
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut out = String::with_capacity(decoded.len() + 1);
+    for segment in &segments {
+        out.push('/');
+        out.push_str(segment);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out.make_ascii_lowercase();
+    out
+}
+
+/// One round of percent-decoding; a `%` not followed by two hex digits stays as it is.
+fn percent_decoded(bytes: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            if let (Some(hi), Some(lo)) = (
+                bytes.get(i + 1).and_then(|&h| hex(h)),
+                bytes.get(i + 2).and_then(|&l| hex(l)),
+            ) {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    out
 }
 
 /// What the host must do next.
@@ -292,8 +370,62 @@ mod tests {
         let r = vec!["/v1/chat/completions".to_string(), "/openai/*".to_string()];
         assert!(route_matches(&r, "/v1/chat/completions?x=1"));
         assert!(route_matches(&r, "/openai/deployments/x/chat/completions"));
+        assert!(route_matches(&r, "/openai"));
+        assert!(!route_matches(&r, "/openaix/chat/completions"));
         assert!(!route_matches(&r, "/v1/chat/completions/extra"));
         assert!(!route_matches(&r, "/v1/models"));
+        assert!(!route_matches(&r, "/v1/chat"));
+    }
+
+    /// Spellings some upstream may serve as the chat route are guarded like it.
+    #[test]
+    fn other_spellings_of_a_guarded_route_are_guarded() {
+        let r: Vec<String> = DEFAULT_ROUTES.iter().map(|r| r.to_string()).collect();
+        for path in [
+            "/v1//chat/completions",
+            "//v1/chat/completions",
+            "/v1/chat/completions/",
+            "/v1/./chat/completions",
+            "/v1/x/../chat/completions",
+            "/V1/Chat/COMPLETIONS",
+            "/v1/chat/%63ompletions",
+            "/v1/chat%2Fcompletions",
+            "/v1/chat%252Fcompletions",
+            "/v1\\chat\\completions",
+            "/v1/chat/completions;/?a=b",
+            "/../chat/completions",
+        ] {
+            assert!(route_matches(&r, path), "{path}");
+        }
+        for path in [
+            "/v1/models",
+            "/v1/chat/completion",
+            "/v1/embeddings",
+            "/",
+            "",
+        ] {
+            assert!(!route_matches(&r, path), "{path}");
+        }
+        assert_eq!(canonical_path("/a/%zz/%4"), "/a/%zz/%4");
+        assert_eq!(canonical_path(""), "/");
+    }
+
+    proptest::proptest! {
+        /// Any path: no panic, and reading a canonical path again changes nothing.
+        #[test]
+        fn canonical_paths_are_stable(
+            path in "(/|\\.|\\.\\.|%2[fF]|%25|%6[34]|[a-zA-Z;?#\\\\]|\\PC){0,24}",
+            route in "(/|[a-z.%*]){0,16}",
+        ) {
+            let once = canonical_path(&path);
+            proptest::prop_assert!(once.starts_with('/'));
+            proptest::prop_assert!(!once.contains("//"));
+            let routes = vec![route];
+            if !once.contains(['%', '?', '#']) {
+                proptest::prop_assert_eq!(canonical_path(&once), once.clone());
+                proptest::prop_assert_eq!(route_matches(&routes, &path), route_matches(&routes, &once));
+            }
+        }
     }
 
     #[test]

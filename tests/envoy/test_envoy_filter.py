@@ -81,6 +81,12 @@ def test_attack_is_blocked_with_the_json_error(make_envoy, analyzer_config):
     assert body["error"]["code"] == "prompt_blocked"
     assert body["error"]["type"] == "security_violation"
     assert err.value.response.headers["x-mnemosyne-verdict"] == "block"
+    # Other spellings of the route, which some upstreams serve as the chat route, are guarded
+    # the same way (shared_core::host::canonical_path).
+    attack = {"model": "sim-echo", "messages": [{"role": "user", "content": ATTACK}]}
+    for path in ("/v1//chat/completions", "/v1/chat/completions/", "/V1/chat/%63ompletions"):
+        r = httpx.post(base + path, json=attack)
+        assert r.status_code == 403, (path, r.status_code, r.text)
     assert upstream_requests() == []
 
 
