@@ -135,7 +135,7 @@ impl Request {
             valid_up_to: e.valid_up_to(),
         })?;
         check_depth(text.as_bytes(), limits.max_depth)?;
-        let value: Value = serde_json::from_str(text).map_err(|e| Error::InvalidJson {
+        let UniqueKeys(value) = serde_json::from_str(text).map_err(|e| Error::InvalidJson {
             line: e.line(),
             column: e.column(),
             message: json_error_message(&e),
@@ -180,6 +180,93 @@ impl Request {
             }
         }
         serde_json::to_string(&body).ok()
+    }
+}
+
+/// A JSON value none of whose objects repeats a key. Parsers disagree on which of two equal keys
+/// counts (serde_json and most keep the last, some the first, some refuse), so a body carrying a
+/// benign and a hostile `messages` — or `"content"` twice, or `"mess\u0061ges"` beside
+/// `"messages"` — could be triaged as one and answered as the other upstream: it is refused.
+struct UniqueKeys(Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(UniqueKeysVisitor)
+            .map(UniqueKeys)
+    }
+}
+
+/// Builds a [`Value`] as serde_json's own visitor does, refusing a repeated key.
+struct UniqueKeysVisitor;
+
+/// Most characters of a repeated key quoted in the error.
+const QUOTED_KEY_CHARS: usize = 64;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        serde::Deserialize::deserialize(d).map(|UniqueKeys(v)| v)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                let quoted: String = key.chars().take(QUOTED_KEY_CHARS).collect();
+                return Err(serde::de::Error::custom(format!(
+                    "duplicate key {quoted:?} (parsers disagree on which one counts)"
+                )));
+            }
+            let UniqueKeys(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 
@@ -511,6 +598,32 @@ mod tests {
 
     fn parse(body: &str) -> Result<Request, Error> {
         Request::parse(body.as_bytes(), &Limits::default())
+    }
+
+    #[test]
+    fn a_repeated_key_is_refused_and_other_values_parse_as_before() {
+        for body in [
+            r#"{"messages":[{"role":"user","content":"hi"}],"messages":[{"role":"user","content":"x"}]}"#,
+            r#"{"messages":[{"role":"user","content":"hi","content":"x"}]}"#,
+            r#"{"messages":[],"mess\u0061ges":[]}"#,
+            r#"{"model":"m","tools":[{"function":{"name":"f","name":"g"}}]}"#,
+        ] {
+            match parse(body) {
+                Err(Error::InvalidJson { message, .. }) => {
+                    assert!(message.starts_with("duplicate key"), "{message}")
+                }
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        let body = r#"{"model":"m","temperature":0.7,"n":2,"seed":-3,"stop":null,"stream":true,"logit_bias":{"50256":-100},"messages":[{"role":"user","content":"hi"}]}"#;
+        let parsed = parse(body).unwrap();
+        let want: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(parsed.body(), Some(&want));
+        // Equal keys in different objects are fine.
+        assert!(parse(
+            r#"{"messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}]}"#
+        )
+        .is_ok());
     }
 
     #[test]
