@@ -10,7 +10,8 @@
 //! - Responses API: `instructions` and `input` as a string or an array of items (messages with
 //!   string or part contents, `function_call_output` items);
 //! - `tools[].function.description` and every `description` and `title` in the tool's `parameters`
-//!   schema (tool definitions can carry injected instructions too).
+//!   schema (tool definitions can carry injected instructions too), and likewise in a
+//!   `response_format.json_schema`.
 //!
 //! Caps (size, depth, counts) come from [`Limits`] and are checked before any work that grows with them.
 
@@ -499,6 +500,14 @@ fn collect(root: &Map<String, Value>, out: &mut Collector<'_>) -> Result<(), Err
             }
         }
     }
+    // A structured-output schema is read by the model like a tool's parameters.
+    if let Some(schema) = root
+        .get("response_format")
+        .and_then(|f| f.get("json_schema"))
+    {
+        let path = [Step::Key("response_format"), Step::Key("json_schema")];
+        collect_schema_text(schema, &path, out)?;
+    }
     if !found {
         return Err(Error::MissingField { field: "messages" });
     }
@@ -684,6 +693,15 @@ mod tests {
             lookup_mut(&mut value, &segment.path).and_then(|v| v.as_str()),
             Some(segment.text.as_str())
         );
+        // So is a structured-output schema.
+        let body = r#"{"messages":[],"response_format":{"type":"json_schema","json_schema":{"name":"r","description":"d1","schema":{"type":"object","properties":{"a":{"type":"string","description":"d2"}}}}}}"#;
+        let texts: Vec<String> = parse(body)
+            .unwrap()
+            .segments
+            .into_iter()
+            .map(|s| s.text)
+            .collect();
+        assert_eq!(texts, ["d1", "d2"]);
         let limits = Limits::default();
         let calls =
             alloc::vec![r#"{"function":{"arguments":"{}"}}"#; limits.max_parts + 1].join(",");
