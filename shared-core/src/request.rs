@@ -361,22 +361,19 @@ fn path_string(path: &[Step]) -> String {
     let mut s = String::new();
     for step in path {
         match step {
-            Step::Key(k) => {
-                if !s.is_empty() {
-                    s.push('.');
-                }
-                s.push_str(k);
-            }
-            Step::Field(k) => {
-                if !s.is_empty() {
-                    s.push('.');
-                }
-                s.push_str(k);
-            }
+            Step::Key(k) => push_key(&mut s, k),
+            Step::Field(k) => push_key(&mut s, k),
             Step::Index(i) => s.push_str(&format!("[{i}]")),
         }
     }
     s
+}
+
+fn push_key(path: &mut String, key: &str) {
+    if !path.is_empty() {
+        path.push('.');
+    }
+    path.push_str(key);
 }
 
 fn with(path: &[Step], step: Step) -> Vec<Step> {
