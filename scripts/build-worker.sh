@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 TOOLS="$ROOT/.tools/cargo"
-if [ "$("$TOOLS/bin/worker-build" --version 2>/dev/null | awk '{print $2}')" != "0.8.7" ]; then
+# (worker-build prints its version as "0.8.7" or "worker-build 0.8.7" depending on the build)
+if ! "$TOOLS/bin/worker-build" --version 2>/dev/null | grep -qw "0\.8\.7"; then
   echo "installing worker-build 0.8.7 into $TOOLS (a few minutes, once)" >&2
-  cargo install -q --locked worker-build --version 0.8.7 --root "$TOOLS" >&2
+  cargo install -q --locked --force worker-build --version 0.8.7 --root "$TOOLS" >&2
 fi
 if [ "$("$TOOLS/bin/wasm-bindgen" --version 2>/dev/null)" != "wasm-bindgen 0.2.130" ]; then
   echo "installing wasm-bindgen-cli 0.2.130 into $TOOLS (a few minutes, once)" >&2

@@ -238,3 +238,25 @@ def assert_streams_early(client, content):
             text += event.choices[0].delta.content
     assert text == "You said: " + content
     assert arrivals[0] < 1.0 and arrivals[-1] - arrivals[0] >= 1.2, arrivals
+
+
+def assert_guarded_everywhere(base, attack_text, methods=("POST",)):
+    """Every spelling of the chat route and every text-generation endpoint, under any prefix
+    (Groq's /openai/v1/…, the Responses API with a stored prompt's variables, legacy
+    completions), sent with each of `methods`, is blocked like the chat route itself."""
+    import httpx
+
+    chat = {"model": "sim-echo", "messages": [{"role": "user", "content": attack_text}]}
+    cases = [(p, chat) for p in ("/v1//chat/completions", "/v1/chat/completions/", "/V1/chat/%63ompletions")]
+    cases += [
+        ("/openai/v1/chat/completions", chat),
+        ("/v1/responses", {"model": "sim-echo", "input": attack_text}),
+        ("/openai/v1/responses", {"model": "sim-echo", "prompt": {"id": "pmpt_1", "variables": {"topic": attack_text}}}),
+        ("/v1/completions", {"model": "sim-echo", "prompt": attack_text}),
+    ]
+    cases += [("/v1/chat/completions", chat)]
+    for method in methods:
+        for path, body in cases:
+            r = httpx.request(method, base + path, json=body)
+            assert r.status_code == 403, (method, path, r.status_code, r.text)
+            assert r.json()["error"]["code"] == "prompt_blocked", r.text

@@ -1,12 +1,13 @@
 //! Mnemosyne's Cloudflare Worker: the shared-core triage at the edge location nearest the user,
 //! in front of an OpenAI-compatible upstream (Groq by default).
 //!
-//! Guarded routes (`POST /v1/chat/completions`, `/chat/completions`): the body is read up to the
+//! Guarded routes (`POST` to any path ending in `/chat/completions`, `/completions` or
+//! `/responses` — `shared_core::host::DEFAULT_ROUTES`): the body is read up to the
 //! policy's cap (`413` past it), triaged, and then forwarded (redacted when policy redacts; the
 //! upstream's answer streams through as it arrives), answered locally (`400`/`403`), or escalated
 //! to the analyzer (`ANALYZER_URL` + `ANALYZER_TOKEN`, or the `ANALYZER` service binding) with a
-//! timeout, whose answer (or the fail mode) decides. Every other request is forwarded with the
-//! server's key. The decisions live in `shared_core::host`; this file moves bytes.
+//! timeout, whose answer (or the fail mode) decides. Other `GET`/`HEAD` requests (`/v1/models`)
+//! are forwarded with the server's key; other writes are refused (`404 route_not_served`). The decisions live in `shared_core::host`; this file moves bytes.
 //!
 //! Configuration (`wrangler.toml` vars and secrets): `UPSTREAM_URL`, `GROQ_API_KEY` (secret),
 //! `POLICY` (JSON; core defaults when absent), `ANALYZER_URL`, `ANALYZER_TOKEN` (secret),
@@ -121,8 +122,20 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     }
     let path = req.path();
     let routes: Vec<String> = DEFAULT_ROUTES.iter().map(|r| r.to_string()).collect();
-    if req.method() != Method::Post || !host::route_matches(&routes, &path) {
+    let guarded = host::route_matches(&routes, &path);
+    if !guarded && matches!(req.method(), Method::Get | Method::Head) {
         return forward(&env, &req, None, Vec::new(), &id).await;
+    }
+    if !guarded || req.method() != Method::Post {
+        // Only reads pass unguarded: a write elsewhere (a file upload for a batch of chat
+        // requests, say) would reach the model with the server's key and no triage.
+        return error_response(
+            404,
+            "invalid_request_error",
+            "route_not_served",
+            "This firewall forwards POST requests to chat completions, completions and responses only (and GET requests to other routes).",
+            &id,
+        );
     }
     let cap = engine.policy().limits.max_body_bytes;
     let declared = req

@@ -4,7 +4,7 @@
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use serde::Deserialize;
-use shared_core::host::{FailMode, DEFAULT_ROUTES};
+use shared_core::host::{self, FailMode, DEFAULT_ROUTES};
 use shared_core::{Mode, Policy};
 
 /// Where and how to escalate.
@@ -44,7 +44,8 @@ pub struct FilterConfig {
     /// The shared-core policy (thresholds, actions, caps); defaults when absent.
     #[serde(default)]
     pub policy: Policy,
-    /// Guarded paths (exact, or prefix ending in `*`).
+    /// Guarded paths: exact, a prefix ending in `*`, or a suffix starting with `*/`
+    /// (default: `*/chat/completions`, `*/completions`, `*/responses`).
     #[serde(default = "default_routes")]
     pub routes: Vec<String>,
     /// The analyzer; without it, what the edge would escalate is decided by `fail_mode`.
@@ -95,8 +96,11 @@ impl FilterConfig {
         if config.monitor {
             config.policy.mode = Mode::Monitor;
         }
-        if config.routes.is_empty() || config.routes.iter().any(|r| !r.starts_with('/')) {
-            return Err("configuration: routes must be non-empty paths starting with '/'".into());
+        if config.routes.is_empty() || !config.routes.iter().all(|r| host::route_is_valid(r)) {
+            return Err(
+                "configuration: routes must be non-empty paths starting with '/' (exact, or a prefix ending in '*') or suffixes starting with '*/'"
+                    .into(),
+            );
         }
         if let Some(a) = &config.analyzer {
             if a.cluster.is_empty() {
@@ -130,6 +134,8 @@ mod tests {
         for (bad, needle) in [
             (r#"{"fail_mode":"sometimes"}"#, "fail_mode"),
             (r#"{"routes":[]}"#, "routes"),
+            (r#"{"routes":["*/"]}"#, "routes"),
+            (r#"{"routes":["v1/chat/completions"]}"#, "routes"),
             (r#"{"analyzer":{"cluster":""}}"#, "cluster"),
             (
                 r#"{"analyzer":{"cluster":"a","timeout_ms":0}}"#,
@@ -142,6 +148,28 @@ mod tests {
             let e = FilterConfig::from_json(bad.as_bytes()).unwrap_err();
             assert!(e.contains(needle), "{bad}: {e}");
         }
+    }
+
+    /// The plugin configuration in the shipped `deploy/envoy.yaml` is one the filter accepts
+    /// (Envoy's `--mode validate` does not run the filter's `on_configure`).
+    #[test]
+    fn the_shipped_envoy_yaml_configuration_is_accepted() {
+        let yaml = include_str!("../deploy/envoy.yaml");
+        let mut lines = yaml
+            .lines()
+            .skip_while(|l| !l.trim_end().ends_with("value: |"));
+        let header = lines
+            .next()
+            .expect("a `value: |` block in deploy/envoy.yaml");
+        let indent = header.len() - header.trim_start().len();
+        let json: alloc::string::String = lines
+            .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() > indent)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = FilterConfig::from_json(json.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.routes, default_routes());
+        assert!(c.analyzer.is_some());
+        assert_eq!(c.fail_mode, FailMode::Closed);
     }
 
     #[test]
@@ -163,7 +191,7 @@ mod tests {
             fn any_bytes_give_a_checked_config_or_an_error(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
                 match FilterConfig::from_json(&bytes) {
                     Ok(c) => {
-                        prop_assert!(!c.routes.is_empty() && c.routes.iter().all(|r| r.starts_with('/')));
+                        prop_assert!(!c.routes.is_empty() && c.routes.iter().all(|r| shared_core::host::route_is_valid(r)));
                         prop_assert!(c.policy.validate().is_ok());
                         if let Some(a) = &c.analyzer {
                             prop_assert!(!a.cluster.is_empty() && a.path.starts_with('/'));

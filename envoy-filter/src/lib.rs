@@ -1,6 +1,7 @@
 //! Mnemosyne's Envoy / Istio proxy-wasm HTTP filter.
 //!
-//! On the guarded routes (chat completions by default) it buffers the request body up to the
+//! On the guarded routes (every path ending in `/chat/completions`, `/completions` or
+//! `/responses` by default; any method but `GET`, `HEAD`, `OPTIONS`) it buffers the request body up to the
 //! policy's cap (`413` past it), runs the shared-core triage at the end of the body (or at the
 //! request's trailers, when it has them) and then forwards (with
 //! `x-mnemosyne-*` headers; redacted body when policy redacts), answers `403`/`400` locally, or
@@ -180,23 +181,37 @@ impl Context for Request {
 
 impl HttpContext for Request {
     fn on_http_request_headers(&mut self, _headers: usize, end_of_stream: bool) -> Action {
-        let path = self.get_http_request_header(":path").unwrap_or_default();
-        let method = self.get_http_request_header(":method").unwrap_or_default();
-        if method != "POST" || !host::route_matches(&self.shared.config.routes, &path) {
+        // One host call for all the headers (rather than one per header read).
+        let request_headers = self.get_http_request_headers();
+        let header = |name: &str| {
+            request_headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        let path = header(":path").unwrap_or_default();
+        // Every method that can carry a body is guarded on a guarded route (an upstream that
+        // took a PUT as a POST would otherwise get it unread); reads pass.
+        let reads = matches!(header(":method"), Some("GET" | "HEAD" | "OPTIONS"));
+        if reads || !host::route_matches(&self.shared.config.routes, path) {
             return Action::Continue;
         }
         self.guarded = true;
-        self.request_id = self
-            .get_http_request_header("x-request-id")
+        self.request_id = header("x-request-id")
             .filter(|v| !v.is_empty() && v.len() <= 128)
-            .unwrap_or_else(|| format!("mn-envoy-{:x}", self.context_id));
-        self.session = self
-            .get_http_request_header(HEADER_SESSION)
-            .filter(|v| !v.is_empty() && v.len() <= 128);
+            .map_or_else(|| format!("mn-envoy-{:x}", self.context_id), str::to_string);
+        self.session = header(HEADER_SESSION)
+            .filter(|v| !v.is_empty() && v.len() <= 128)
+            .map(str::to_string);
+        let declared = header("content-length").and_then(|v| v.parse::<usize>().ok());
+        // Verdict headers are the filter's to set: a client's own `x-mnemosyne-verdict: allow`
+        // (or `-analyzer`, `-score`, …) never reaches the upstream.
+        for (name, _) in &request_headers {
+            if is_contract_header(name) {
+                self.set_http_request_header(name, None);
+            }
+        }
         let cap = self.shared.config.policy.limits.max_body_bytes;
-        let declared = self
-            .get_http_request_header("content-length")
-            .and_then(|v| v.parse::<usize>().ok());
         if let Some(n) = declared.filter(|n| *n > cap) {
             return self.apply(host::too_large(cap, n, &self.request_id), 0);
         }
@@ -363,6 +378,13 @@ impl Request {
     }
 }
 
+/// A header the filter itself sets (`x-mnemosyne-*`, except the client's session header).
+fn is_contract_header(name: &str) -> bool {
+    name.len() > "x-mnemosyne-".len()
+        && name.as_bytes()[.."x-mnemosyne-".len()].eq_ignore_ascii_case(b"x-mnemosyne-")
+        && !name.eq_ignore_ascii_case(HEADER_SESSION)
+}
+
 fn log_error(message: &str) {
     let _ = proxy_wasm::hostcalls::log(LogLevel::Error, message);
 }
@@ -373,4 +395,30 @@ fn log_warn(message: &str) {
 
 fn log_info(message: &str) {
     let _ = proxy_wasm::hostcalls::log(LogLevel::Info, message);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_filters_own_headers_are_contract_headers() {
+        for name in [
+            "x-mnemosyne-verdict",
+            "X-Mnemosyne-Analyzer",
+            "x-mnemosyne-score",
+        ] {
+            assert!(is_contract_header(name), "{name}");
+        }
+        for name in [
+            "x-mnemosyne-session",
+            "X-MNEMOSYNE-SESSION",
+            "x-mnemosyne-",
+            "x-request-id",
+            "x-mnémosyne-a",
+            "",
+        ] {
+            assert!(!is_contract_header(name), "{name}");
+        }
+    }
 }

@@ -429,17 +429,51 @@ fn collect(root: &Map<String, Value>, out: &mut Collector<'_>) -> Result<(), Err
                     }
                 }
             }
-            _ => return Err(wrong(&path, "a string or an array of strings")),
+            // The Responses API's stored-prompt reference: its template lives upstream, but its
+            // `variables` carry the caller's text into it.
+            Value::Object(reference) => {
+                let vp = with(&path, Step::Key("variables"));
+                match reference.get("variables") {
+                    Some(Value::Object(vars)) => {
+                        if vars.len() > out.limits.max_messages {
+                            return Err(Error::TooMany {
+                                what: "prompt variables",
+                                limit: out.limits.max_messages,
+                            });
+                        }
+                        for (name, value) in vars {
+                            let p = with(&vp, Step::Field(name.clone()));
+                            match value {
+                                Value::String(s) => out.push(Role::User, None, s, p)?,
+                                // An `input_text` part; images and files carry no text.
+                                Value::Object(part) => match part.get("text") {
+                                    Some(Value::String(s)) => {
+                                        out.push(Role::User, None, s, with(&p, Step::Key("text")))?
+                                    }
+                                    None => {}
+                                    Some(_) => {
+                                        return Err(wrong(&with(&p, Step::Key("text")), "a string"))
+                                    }
+                                },
+                                _ => return Err(wrong(&p, "a string or an input content object")),
+                            }
+                        }
+                    }
+                    Some(Value::Null) | None => {}
+                    Some(_) => return Err(wrong(&vp, "an object")),
+                }
+            }
+            _ => {
+                return Err(wrong(
+                    &path,
+                    "a string, an array of strings, or a prompt reference",
+                ))
+            }
         }
     }
-    if let Some(instructions) = root.get("instructions") {
-        let path = [Step::Key("instructions")];
-        match instructions {
-            Value::String(s) => out.push(Role::System, None, s, path.to_vec())?,
-            Value::Null => {}
-            _ => return Err(wrong(&path, "a string")),
-        }
-    }
+    // Legacy completions' insert mode: the text after the completion is prompt text too.
+    collect_optional_text(root, "suffix", Role::User, out)?;
+    collect_optional_text(root, "instructions", Role::System, out)?;
     if let Some(input) = root.get("input") {
         found = true;
         let path = [Step::Key("input")];
@@ -517,6 +551,21 @@ fn collect(root: &Map<String, Value>, out: &mut Collector<'_>) -> Result<(), Err
     Ok(())
 }
 
+/// A top-level field that is a string (read as `role`'s text), `null` or absent.
+fn collect_optional_text(
+    root: &Map<String, Value>,
+    key: &'static str,
+    role: Role,
+    out: &mut Collector<'_>,
+) -> Result<(), Error> {
+    let path = [Step::Key(key)];
+    match root.get(key) {
+        Some(Value::String(s)) => out.push(role, None, s, path.to_vec()),
+        Some(Value::Null) | None => Ok(()),
+        Some(_) => Err(wrong(&path, "a string")),
+    }
+}
+
 fn collect_message(
     item: &Value,
     index: usize,
@@ -535,6 +584,15 @@ fn collect_message(
         },
         Some(_) => return Err(wrong(&with(path, Step::Key("role")), "a string")),
     };
+    // The participant's `name`: OpenAI limits it to an identifier, but OpenAI-compatible servers
+    // that render it into the prompt template may not, so it is read as that role's text.
+    match msg.get("name") {
+        Some(Value::String(name)) => {
+            out.push(role, Some(index), name, with(path, Step::Key("name")))?
+        }
+        Some(Value::Null) | None => {}
+        Some(_) => return Err(wrong(&with(path, Step::Key("name")), "a string")),
+    }
     if let Some(content) = msg.get("content") {
         let cp = with(path, Step::Key("content"));
         match content {
@@ -772,6 +830,11 @@ mod tests {
             ),
             ("legacy prompt", r#"{"prompt":"p"}"#, &[(Role::User, "p")]),
             (
+                "legacy prompt with suffix",
+                r#"{"prompt":"p","suffix":"s"}"#,
+                &[(Role::User, "p"), (Role::User, "s")],
+            ),
+            (
                 "legacy prompt list",
                 r#"{"prompt":["p","q"]}"#,
                 &[(Role::User, "p"), (Role::User, "q")],
@@ -785,6 +848,20 @@ mod tests {
                 "responses items",
                 r#"{"input":[{"role":"user","content":[{"type":"input_text","text":"x"}]},{"type":"function_call_output","call_id":"c","output":"o"}]}"#,
                 &[(Role::User, "x"), (Role::Tool, "o")],
+            ),
+            (
+                "responses prompt reference",
+                r#"{"prompt":{"id":"pmpt_1","variables":{"city":"Lisbon","doc":{"type":"input_text","text":"t"},"img":{"type":"input_image","image_url":"x"}}},"input":"x"}"#,
+                &[(Role::User, "Lisbon"), (Role::User, "t"), (Role::User, "x")],
+            ),
+            (
+                "participant name",
+                r#"{"messages":[{"role":"user","name":"alice","content":"hi"},{"role":"system","name":null,"content":"s"}]}"#,
+                &[
+                    (Role::User, "alice"),
+                    (Role::User, "hi"),
+                    (Role::System, "s"),
+                ],
             ),
             (
                 "tool definitions",
@@ -823,6 +900,16 @@ mod tests {
             (
                 "part text number",
                 r#"{"messages":[{"role":"user","content":[{"type":"text","text":1}]}]}"#,
+                "invalid_type",
+            ),
+            (
+                "name not a string",
+                r#"{"messages":[{"role":"user","name":["x"],"content":"x"}]}"#,
+                "invalid_type",
+            ),
+            (
+                "prompt variable number",
+                r#"{"prompt":{"id":"p","variables":{"a":1}}}"#,
                 "invalid_type",
             ),
             ("message not object", r#"{"messages":[1]}"#, "invalid_type"),
