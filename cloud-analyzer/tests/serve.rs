@@ -156,6 +156,16 @@ fn health_ready_and_analyze() {
         br#"{"request": {"messages": 5}}"#,
     );
     assert_eq!(status, 400, "{body}");
+    // A repeated key in the request is refused, as every edge refuses it.
+    let (status, _, body) = http(
+        &server.addr,
+        "POST",
+        "/v1/analyze",
+        &json,
+        br#"{"request": {"messages": [{"role": "user", "content": "hi"}], "messages": []}}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("duplicate key"), "{body}");
     // Oversized: past the 2 MiB + 64 KiB envelope limit (twice the default 1 MiB body cap).
     let (status, _, _) = http(
         &server.addr,

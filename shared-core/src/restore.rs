@@ -51,7 +51,8 @@ pub fn restore_json(value: &mut Value, pairs: &[(String, String)]) {
 /// Largest SSE event held while waiting for its end; past it the bytes pass through unchanged.
 const MAX_EVENT_BYTES: usize = 1024 * 1024;
 
-/// Restores placeholders in an OpenAI chat-completions SSE stream, chunk by chunk.
+/// Restores placeholders in an OpenAI chat-completions (or Responses API) SSE stream, chunk by
+/// chunk.
 ///
 /// Text that could be the start of a placeholder is held back until the next chunk decides it
 /// (at most one placeholder's length per choice); everything else is emitted at once.
@@ -63,7 +64,13 @@ pub struct StreamRestorer {
     held: BTreeMap<u64, String>,
     /// The last parsed chunk, as a template for flushing held text.
     template: Option<Value>,
+    /// Responses API streams: per (output index, content index), the text held back and the
+    /// last `response.output_text.delta` event of that part (the template to flush it with).
+    held_parts: BTreeMap<(u64, u64), (String, Value)>,
 }
+
+/// The Responses API event that carries a piece of output text in `delta`.
+const OUTPUT_TEXT_DELTA: &str = "response.output_text.delta";
 
 impl StreamRestorer {
     /// A restorer for these placeholder → original pairs.
@@ -73,6 +80,7 @@ impl StreamRestorer {
             partial: Vec::new(),
             held: BTreeMap::new(),
             template: None,
+            held_parts: BTreeMap::new(),
         }
     }
 
@@ -94,6 +102,7 @@ impl StreamRestorer {
     pub fn finish(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
         self.flush_held(&mut out);
+        self.flush_held_parts(&mut out);
         if !self.partial.is_empty() {
             let rest = core::mem::take(&mut self.partial);
             match core::str::from_utf8(&rest) {
@@ -118,6 +127,7 @@ impl StreamRestorer {
         let payload = data.join("\n");
         if payload.trim() == "[DONE]" {
             self.flush_held(out);
+            self.flush_held_parts(out);
             out.extend_from_slice(body);
             out.extend_from_slice(separator);
             return;
@@ -128,6 +138,12 @@ impl StreamRestorer {
             out.extend_from_slice(separator);
             return;
         };
+        if let Some(kind) = chunk.get("type").and_then(Value::as_str) {
+            if kind.starts_with("response.") {
+                self.responses_event(text, separator, chunk, out);
+                return;
+            }
+        }
         self.restore_chunk(&mut chunk);
         let mut template = chunk.clone();
         if let Some(choices) = template.get_mut("choices").and_then(Value::as_array_mut) {
@@ -135,13 +151,7 @@ impl StreamRestorer {
         }
         self.template = Some(template);
         // Other lines of the event (event:, id:, retry:) are kept as they were.
-        for line in text.lines().filter(|l| !l.starts_with("data:")) {
-            out.extend_from_slice(line.as_bytes());
-            out.push(b'\n');
-        }
-        out.extend_from_slice(b"data: ");
-        out.extend_from_slice(chunk.to_string().as_bytes());
-        out.extend_from_slice(separator_or_default(separator));
+        write_event(text, &chunk, separator, out);
     }
 
     fn restore_chunk(&mut self, chunk: &mut Value) {
@@ -182,6 +192,66 @@ impl StreamRestorer {
         }
     }
 
+    /// One Responses API event: an output-text delta is restored like a chat delta (a possible
+    /// placeholder start held back until the part's next delta); any other event first flushes
+    /// what is held (as delta events of their parts), then has its complete placeholders
+    /// restored (`response.output_text.done`, `response.completed` carry the whole text).
+    fn responses_event(
+        &mut self,
+        text: &str,
+        separator: &[u8],
+        mut event: Value,
+        out: &mut Vec<u8>,
+    ) {
+        if event.get("type").and_then(Value::as_str) == Some(OUTPUT_TEXT_DELTA) {
+            if let Some(Value::String(delta)) = event.get("delta") {
+                let index = |k: &str| event.get(k).and_then(Value::as_u64).unwrap_or(0);
+                let part = (index("output_index"), index("content_index"));
+                let mut pending = self
+                    .held_parts
+                    .remove(&part)
+                    .map(|(held, _)| held)
+                    .unwrap_or_default();
+                pending.push_str(delta);
+                let split = pending.len() - held_suffix(&pending, &self.pairs);
+                let restored = restore_text(&pending[..split], &self.pairs);
+                if split < pending.len() {
+                    let mut template = event.clone();
+                    if let Some(map) = template.as_object_mut() {
+                        map.remove("delta");
+                    }
+                    self.held_parts
+                        .insert(part, (pending[split..].to_string(), template));
+                }
+                if let Some(map) = event.as_object_mut() {
+                    map.insert("delta".into(), Value::String(restored));
+                }
+                write_event(text, &event, separator, out);
+                return;
+            }
+        }
+        self.flush_held_parts(out);
+        restore_json(&mut event, &self.pairs);
+        write_event(text, &event, separator, out);
+    }
+
+    /// Sends the Responses text held back, one delta event per part.
+    fn flush_held_parts(&mut self, out: &mut Vec<u8>) {
+        for (_, (held, mut event)) in core::mem::take(&mut self.held_parts) {
+            if let Some(map) = event.as_object_mut() {
+                map.insert(
+                    "delta".into(),
+                    Value::String(restore_text(&held, &self.pairs)),
+                );
+            }
+            out.extend_from_slice(b"event: ");
+            out.extend_from_slice(OUTPUT_TEXT_DELTA.as_bytes());
+            out.extend_from_slice(b"\ndata: ");
+            out.extend_from_slice(event.to_string().as_bytes());
+            out.extend_from_slice(b"\n\n");
+        }
+    }
+
     fn flush_held(&mut self, out: &mut Vec<u8>) {
         if self.held.is_empty() {
             return;
@@ -208,6 +278,17 @@ impl StreamRestorer {
         out.extend_from_slice(chunk.to_string().as_bytes());
         out.extend_from_slice(b"\n\n");
     }
+}
+
+/// Writes an event: its lines other than `data:` as they were, then `data:` with `payload`.
+fn write_event(text: &str, payload: &Value, separator: &[u8], out: &mut Vec<u8>) {
+    for line in text.lines().filter(|l| !l.starts_with("data:")) {
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(payload.to_string().as_bytes());
+    out.extend_from_slice(separator_or_default(separator));
 }
 
 fn separator_or_default(separator: &[u8]) -> &[u8] {
@@ -354,6 +435,85 @@ mod tests {
         restore_json(&mut v, &pairs());
         assert_eq!(v["choices"][0]["message"]["content"], "Hi ann@example.com");
         assert!(v.to_string().contains("ann@example.com\\\""));
+    }
+
+    fn responses_stream(deltas: &[&str]) -> String {
+        let whole: String = deltas.concat();
+        let mut events = vec![
+            serde_json::json!({"type": "response.created", "response": {"id": "r1", "output": []}}),
+        ];
+        for (i, d) in deltas.iter().enumerate() {
+            events.push(
+                serde_json::json!({"type": "response.output_text.delta", "item_id": "m1",
+                "output_index": 0, "content_index": 0, "delta": d, "sequence_number": i + 1}),
+            );
+        }
+        events.push(
+            serde_json::json!({"type": "response.output_text.done", "item_id": "m1",
+            "output_index": 0, "content_index": 0, "text": whole}),
+        );
+        events.push(
+            serde_json::json!({"type": "response.completed", "response": {"id": "r1",
+            "output": [{"type": "message", "content": [{"type": "output_text", "text": whole}]}]}}),
+        );
+        events
+            .iter()
+            .map(|e| format!("event: {}\ndata: {e}\n\n", e["type"].as_str().unwrap()))
+            .collect()
+    }
+
+    /// The concatenated deltas, the `done` text and the completed response's text.
+    fn responses_texts(sse: &str) -> (String, String, String) {
+        let (mut deltas, mut done, mut completed) = (String::new(), String::new(), String::new());
+        let mut kind = "";
+        for line in sse.lines() {
+            if let Some(k) = line.strip_prefix("event: ") {
+                kind = k;
+            }
+            let Some(data) = line.strip_prefix("data: ") else {
+                continue;
+            };
+            let v: Value = serde_json::from_str(data).unwrap();
+            assert_eq!(
+                v["type"].as_str(),
+                Some(kind),
+                "event line matches the payload"
+            );
+            match kind {
+                "response.output_text.delta" => deltas.push_str(v["delta"].as_str().unwrap()),
+                "response.output_text.done" => done = v["text"].as_str().unwrap().into(),
+                "response.completed" => {
+                    completed = v["response"]["output"][0]["content"][0]["text"]
+                        .as_str()
+                        .unwrap()
+                        .into()
+                }
+                _ => {}
+            }
+        }
+        (deltas, done, completed)
+    }
+
+    #[test]
+    fn responses_streams_are_restored_however_split() {
+        let sse = responses_stream(&["Mail [EM", "AIL_1] or call [", "PHONE_1", "]. End [EMA"]);
+        let want = "Mail ann@example.com or call +49 30 1234567. End [EMA";
+        let bytes = sse.as_bytes();
+        for a in (0..bytes.len()).step_by(3) {
+            let b = (a * 7 + 13) % bytes.len();
+            let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+            let (deltas, done, completed) = responses_texts(&run(bytes, &[lo, hi]));
+            assert_eq!(deltas, want, "cuts {lo} {hi}");
+            assert_eq!(
+                done,
+                "Mail ann@example.com or call +49 30 1234567. End [EMA"
+            );
+            assert_eq!(completed, done);
+        }
+        // The held "[EMA" goes out before the part's `done` event, as a delta of its part.
+        let out = run(bytes, &[]);
+        let done_at = out.find("response.output_text.done").unwrap();
+        assert!(out[..done_at].contains("\"delta\":\"[EMA\""), "{out}");
     }
 
     #[test]

@@ -43,6 +43,39 @@ def test_benign_chat_passes_with_the_servers_key(client):
     assert seen[0]["body"]["messages"][0]["content"] == BENIGN
 
 
+def test_responses_and_legacy_completions_are_decided_and_forwarded(client):
+    raw = client.responses.with_raw_response.create(model="sim-echo", input=BENIGN)
+    assert raw.parse().output_text == "You said: " + BENIGN
+    assert raw.headers["x-mnemosyne-verdict"] == "allow"
+    raw = client.completions.with_raw_response.create(model="sim-echo", prompt=BENIGN)
+    assert raw.parse().choices[0].text == "You said: " + BENIGN
+    assert raw.headers["x-mnemosyne-verdict"] == "allow"
+    with pytest.raises(openai.PermissionDeniedError) as err:
+        client.responses.create(model="sim-echo", input=ATTACK)
+    assert err.value.response.json()["error"]["code"] == "prompt_blocked"
+    with pytest.raises(openai.PermissionDeniedError):
+        client.responses.create(model="sim-echo", prompt={"id": "pmpt_1", "variables": {"topic": ATTACK}})
+    with pytest.raises(openai.PermissionDeniedError):
+        client.completions.create(model="sim-echo", prompt=ATTACK)
+    import sim
+
+    seen = [r["path"] for r in sim.Handler.state.snapshot()]
+    assert seen == ["/v1/responses", "/v1/completions"], seen
+    # Placeholders are restored in a whole Responses answer too.
+    key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD"
+    raw = client.responses.with_raw_response.create(model="sim-echo", input=f"My key {key} returns 401, what is wrong?")
+    assert key not in json.dumps(sim.Handler.state.snapshot()[-1]["body"])
+    assert key in raw.parse().output_text
+    # … and in a streamed one, where the simulated upstream splits them over delta events.
+    deltas = "".join(
+        e.delta
+        for e in client.responses.create(model="sim-echo", input=f"My key {key} returns 401", stream=True)
+        if e.type == "response.output_text.delta"
+    )
+    assert deltas == f"You said: My key {key} returns 401", deltas
+    assert key not in json.dumps(sim.Handler.state.snapshot()[-1]["body"])
+
+
 def test_streaming_chunks_arrive_before_the_upstream_finishes(client):
     assert_streams_early(client, BENIGN)
 

@@ -119,6 +119,10 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self.send_json(400, {"error": {"message": "bad json", "type": "invalid_request_error", "code": None, "param": None}})
         self.state.record({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
+        if self.path.endswith("/responses"):
+            return self.respond_responses(body)
+        if self.path.endswith("/completions") and not self.path.endswith("/chat/completions"):
+            return self.respond_completions(body)
         if not self.path.endswith("/chat/completions"):
             return self.send_json(404, {"error": {"message": "no such path", "type": "invalid_request_error", "code": None, "param": None}})
         model = body.get("model", "sim-echo")
@@ -151,6 +155,78 @@ class Handler(BaseHTTPRequestHandler):
                 "created": int(time.time()),
                 "model": model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            },
+        )
+
+    def respond_responses(self, body):
+        """A Responses API answer (not streamed) echoing the text input."""
+        text = body.get("input")
+        if isinstance(text, list):
+            text = " ".join(
+                p.get("text", "") if isinstance(p, dict) else str(p)
+                for item in text
+                for p in (item.get("content") if isinstance(item, dict) and isinstance(item.get("content"), list) else [item.get("content", "") if isinstance(item, dict) else item])
+            )
+        reply = "You said: " + str(text or "")
+        if body.get("stream"):
+            return self.stream_responses(body.get("model", "sim-echo"), reply)
+        self.send_json(
+            200,
+            {
+                "id": "resp_sim",
+                "object": "response",
+                "created_at": int(time.time()),
+                "model": body.get("model", "sim-echo"),
+                "status": "completed",
+                "output": [
+                    {
+                        "type": "message",
+                        "id": "msg_sim",
+                        "status": "completed",
+                        "role": "assistant",
+                        "content": [{"type": "output_text", "text": reply, "annotations": []}],
+                    }
+                ],
+                "parallel_tool_calls": True,
+                "tool_choice": "auto",
+                "tools": [],
+                "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2},
+            },
+        )
+
+    def stream_responses(self, model, reply):
+        """A Responses API event stream, the text in 4-character deltas (placeholders split)."""
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        response = {"id": "resp_sim", "object": "response", "created_at": int(time.time()), "model": model,
+                    "status": "in_progress", "output": [], "parallel_tool_calls": True, "tool_choice": "auto", "tools": []}
+        part = {"type": "output_text", "text": reply, "annotations": []}
+        item = {"type": "message", "id": "msg_sim", "status": "completed", "role": "assistant", "content": [part]}
+        done = dict(response, status="completed", output=[item])
+        ids = {"item_id": "msg_sim", "output_index": 0, "content_index": 0}
+        events = [{"type": "response.created", "response": response}]
+        events += [dict(ids, type="response.output_text.delta", delta=reply[i : i + 4]) for i in range(0, len(reply), 4)]
+        events += [dict(ids, type="response.output_text.done", text=reply), {"type": "response.completed", "response": done}]
+        for n, event in enumerate(events):
+            event["sequence_number"] = n
+            self.write_chunk(b"event: %s\ndata: %s\n\n" % (event["type"].encode(), json.dumps(event).encode()))
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def respond_completions(self, body):
+        """A legacy text completion echoing the prompt."""
+        reply = "You said: " + str(body.get("prompt") or "")
+        self.send_json(
+            200,
+            {
+                "id": "cmpl-sim",
+                "object": "text_completion",
+                "created": int(time.time()),
+                "model": body.get("model", "sim-echo"),
+                "choices": [{"index": 0, "text": reply, "finish_reason": "stop", "logprobs": None}],
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
             },
         )

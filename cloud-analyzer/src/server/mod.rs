@@ -294,6 +294,10 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/analyze", post(analyze))
         .route("/v1/chat/completions", post(proxy::chat))
         .route("/chat/completions", post(proxy::chat))
+        .route("/v1/responses", post(proxy::responses))
+        .route("/responses", post(proxy::responses))
+        .route("/v1/completions", post(proxy::completions))
+        .route("/completions", post(proxy::completions))
         .route("/v1/models", get(proxy::models))
         .route("/models", get(proxy::models))
         .route("/v1/feedback", post(operator::feedback))
@@ -454,8 +458,9 @@ fn contract_headers(response: &mut Response, outcome: Option<&Outcome>, id: &str
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AnalyzeRequest {
-    /// The (possibly redacted) chat-completions body the edge saw.
-    request: Value,
+    /// The (possibly redacted) chat-completions body the edge saw, as sent: parsed by the
+    /// core's own parser (which refuses a repeated key), not first collapsed by serde_json.
+    request: Box<serde_json::value::RawValue>,
     /// The edge's own verdict, for the audit trail.
     #[serde(default)]
     edge_verdict: Option<Value>,
@@ -527,7 +532,7 @@ async fn analyze(State(s): State<Arc<Service>>, headers: HeaderMap, body: Body) 
     }
     let _ = &input.edge_verdict;
     let tenant = input.tenant.as_deref().unwrap_or("default");
-    let raw = input.request.to_string();
+    let raw = input.request.get();
     let started = std::time::Instant::now();
     let parsed = match Request::parse(raw.as_bytes(), &s.engine.policy().limits) {
         Ok(r) => r,

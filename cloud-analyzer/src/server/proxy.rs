@@ -1,5 +1,5 @@
-//! The OpenAI-compatible firewall proxy: `POST /v1/chat/completions` (and `/chat/completions`)
-//! decided by the cascade and forwarded to the upstream with the server's key, streamed responses
+//! The OpenAI-compatible firewall proxy: `POST /v1/chat/completions`, `/v1/responses` and
+//! `/v1/completions` (each also without `/v1`) decided by the cascade and forwarded to the upstream with the server's key, streamed responses
 //! passed through as they arrive; `GET /v1/models` passed through.
 
 use std::sync::Arc;
@@ -120,8 +120,37 @@ pub(super) async fn chat(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    generation(s, headers, body, "chat", "chat/completions").await
+}
+
+/// `POST /v1/responses` (the Responses API; placeholders restored in whole and streamed answers).
+pub(super) async fn responses(
+    State(s): State<Arc<Service>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    generation(s, headers, body, "responses", "responses").await
+}
+
+/// `POST /v1/completions` (legacy text completions).
+pub(super) async fn completions(
+    State(s): State<Arc<Service>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    generation(s, headers, body, "completions", "completions").await
+}
+
+/// One text-generation request: triaged and decided by the cascade, then forwarded to
+/// `{upstream}/{endpoint}` with the server's key (`route` names it in metrics and the audit).
+async fn generation(
+    s: Arc<Service>,
+    headers: HeaderMap,
+    body: Body,
+    route: &'static str,
+    endpoint: &str,
+) -> Response {
     let id = request_id();
-    let route = "chat";
     let client = match admit(&s, &headers, route, &id).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -204,7 +233,7 @@ pub(super) async fn chat(
         .clone()
         .map(Bytes::from)
         .unwrap_or(bytes);
-    let url = format!("{}/chat/completions", s.config.upstream_base());
+    let url = format!("{}/{endpoint}", s.config.upstream_base());
     let mut request = s
         .http
         .post(url)
