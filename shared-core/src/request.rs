@@ -9,9 +9,10 @@
 //! - legacy completions: `prompt` as a string or an array of strings;
 //! - Responses API: `instructions` and `input` as a string or an array of items (messages with
 //!   string or part contents, `function_call_output` items);
-//! - `tools[].function.description` and every `description` and `title` in the tool's `parameters`
-//!   schema (tool definitions can carry injected instructions too), and likewise in a
-//!   `response_format.json_schema`.
+//! - `tools[].function.description` (and the deprecated `functions[].description`) and every
+//!   `description` and `title` in the tool's `parameters` schema (tool definitions can carry
+//!   injected instructions too), and likewise in a `response_format.json_schema` and the
+//!   Responses API's `text.format`.
 //!
 //! Caps (size, depth, counts) come from [`Limits`] and are checked before any work that grows with them.
 
@@ -498,38 +499,10 @@ fn collect(root: &Map<String, Value>, out: &mut Collector<'_>) -> Result<(), Err
             _ => return Err(wrong(&path, "a string or an array of input items")),
         }
     }
-    if let Some(tools) = root.get("tools") {
-        let path = [Step::Key("tools")];
-        let Value::Array(items) = tools else {
-            return Err(wrong(&path, "an array of tool definitions"));
-        };
-        if items.len() > out.limits.max_messages {
-            return Err(Error::TooMany {
-                what: "tool definitions",
-                limit: out.limits.max_messages,
-            });
-        }
-        for (i, tool) in items.iter().enumerate() {
-            let p = with(&path, Step::Index(i));
-            // Chat Completions nests the description under `function`; Responses puts it on the tool.
-            let (holder, hp) = match tool.get("function") {
-                Some(f @ Value::Object(_)) => (f, with(&p, Step::Key("function"))),
-                _ => (tool, p),
-            };
-            if let Some(d) = holder.get("description") {
-                let dp = with(&hp, Step::Key("description"));
-                match d {
-                    Value::String(s) => out.push(Role::Tool, None, s, dp)?,
-                    Value::Null => {}
-                    _ => return Err(wrong(&dp, "a string")),
-                }
-            }
-            // The model reads the parameter schema too: its descriptions and titles are where
-            // a poisoned tool hides instructions as often as in the tool's own description.
-            if let Some(schema) = holder.get("parameters") {
-                collect_schema_text(schema, &with(&hp, Step::Key("parameters")), out)?;
-            }
-        }
+    // `functions` is the deprecated spelling of `tools` that OpenAI and several compatible
+    // servers still accept: the model reads its descriptions just the same.
+    for key in ["tools", "functions"] {
+        collect_tool_definitions(root, key, out)?;
     }
     // A structured-output schema is read by the model like a tool's parameters.
     if let Some(schema) = root
@@ -539,6 +512,11 @@ fn collect(root: &Map<String, Value>, out: &mut Collector<'_>) -> Result<(), Err
         let path = [Step::Key("response_format"), Step::Key("json_schema")];
         collect_schema_text(schema, &path, out)?;
     }
+    // The Responses API's spelling of it: `text.format` (`{"type":"json_schema","schema":…}`).
+    if let Some(format) = root.get("text").and_then(|t| t.get("format")) {
+        let path = [Step::Key("text"), Step::Key("format")];
+        collect_schema_text(format, &path, out)?;
+    }
     if !found {
         return Err(Error::MissingField { field: "messages" });
     }
@@ -547,6 +525,51 @@ fn collect(root: &Map<String, Value>, out: &mut Collector<'_>) -> Result<(), Err
             what: "text bytes",
             limit: out.limits.max_body_bytes,
         });
+    }
+    Ok(())
+}
+
+/// The text of the tool definitions under `key` (`tools` or `functions`): each one's
+/// `description` and the descriptions and titles in its `parameters` schema, as tool text.
+fn collect_tool_definitions(
+    root: &Map<String, Value>,
+    key: &'static str,
+    out: &mut Collector<'_>,
+) -> Result<(), Error> {
+    let Some(tools) = root.get(key) else {
+        return Ok(());
+    };
+    let path = [Step::Key(key)];
+    let Value::Array(items) = tools else {
+        return Err(wrong(&path, "an array of tool definitions"));
+    };
+    if items.len() > out.limits.max_messages {
+        return Err(Error::TooMany {
+            what: "tool definitions",
+            limit: out.limits.max_messages,
+        });
+    }
+    for (i, tool) in items.iter().enumerate() {
+        let p = with(&path, Step::Index(i));
+        // Chat Completions nests the description under `function`; Responses and the legacy
+        // `functions` put it on the definition itself.
+        let (holder, hp) = match tool.get("function") {
+            Some(f @ Value::Object(_)) => (f, with(&p, Step::Key("function"))),
+            _ => (tool, p),
+        };
+        if let Some(d) = holder.get("description") {
+            let dp = with(&hp, Step::Key("description"));
+            match d {
+                Value::String(s) => out.push(Role::Tool, None, s, dp)?,
+                Value::Null => {}
+                _ => return Err(wrong(&dp, "a string")),
+            }
+        }
+        // The model reads the parameter schema too: its descriptions and titles are where
+        // a poisoned tool hides instructions as often as in the tool's own description.
+        if let Some(schema) = holder.get("parameters") {
+            collect_schema_text(schema, &with(&hp, Step::Key("parameters")), out)?;
+        }
     }
     Ok(())
 }
@@ -757,6 +780,25 @@ mod tests {
             .map(|s| s.text)
             .collect();
         assert_eq!(texts, ["d1", "d2"]);
+        // The deprecated `functions` are tool definitions too.
+        let body = r#"{"messages":[],"functions":[{"name":"f","description":"d1","parameters":{"type":"object","properties":{"a":{"description":"d2"}}}}]}"#;
+        let texts: Vec<String> = parse(body)
+            .unwrap()
+            .segments
+            .into_iter()
+            .map(|s| s.text)
+            .collect();
+        assert_eq!(texts, ["d1", "d2"]);
+        assert!(parse(r#"{"messages":[],"functions":{"name":"f"}}"#).is_err());
+        // And the Responses API's spelling of a structured-output schema, beside its input.
+        let body = r#"{"input":"x","text":{"format":{"type":"json_schema","name":"r","description":"d1","schema":{"type":"object","properties":{"a":{"type":"string","title":"t2"}}}}}}"#;
+        let texts: Vec<String> = parse(body)
+            .unwrap()
+            .segments
+            .into_iter()
+            .map(|s| s.text)
+            .collect();
+        assert_eq!(texts, ["x", "d1", "t2"]);
         let limits = Limits::default();
         let calls =
             alloc::vec![r#"{"function":{"arguments":"{}"}}"#; limits.max_parts + 1].join(",");

@@ -51,6 +51,13 @@ def test_other_writes_are_refused_and_responses_are_triaged_then_forwarded(worke
     r = httpx.post(worker.base + "/v1/files", content=b"{}", headers={"content-type": "application/json"})
     assert r.status_code == 404 and r.json()["error"]["code"] == "route_not_served", r.text
     assert not any(x["path"].endswith("/files") for x in sim.Handler.state.snapshot())
+    # Nor does any other method on a guarded route: only POST is triaged there, so a GET or a
+    # PUT with a prompt in its body would otherwise pass unread.
+    for method in ("GET", "PUT", "PATCH", "DELETE"):
+        body = None if method == "GET" else b'{"messages": []}'
+        r = httpx.request(method, worker.base + "/v1/chat/completions", content=body)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "route_not_served", (method, r.text)
+    assert not any(x["path"].endswith("/chat/completions") for x in sim.Handler.state.snapshot())
     # A benign Responses request is triaged and forwarded with the server's key.
     r = httpx.post(worker.base + "/v1/responses", json={"model": "sim-echo", "input": BENIGN})
     assert r.status_code == 200 and r.headers["x-mnemosyne-verdict"] == "allow", r.text
