@@ -516,6 +516,72 @@ mod tests {
         assert!(out[..done_at].contains("\"delta\":\"[EMA\""), "{out}");
     }
 
+    /// A Responses stream whose deltas go to two interleaved output parts (part index, text).
+    fn two_part_responses_stream(deltas: &[(usize, String)]) -> String {
+        let mut whole = [String::new(), String::new()];
+        let mut out =
+            String::from("event: response.created\ndata: {\"type\":\"response.created\"}\n\n");
+        for (part, d) in deltas {
+            whole[*part].push_str(d);
+            let e = serde_json::json!({"type": "response.output_text.delta",
+                "output_index": part, "content_index": 0, "delta": d});
+            out.push_str(&format!("event: response.output_text.delta\ndata: {e}\n\n"));
+        }
+        for (part, text) in whole.iter().enumerate() {
+            let e = serde_json::json!({"type": "response.output_text.done",
+                "output_index": part, "content_index": 0, "text": text});
+            out.push_str(&format!("event: response.output_text.done\ndata: {e}\n\n"));
+        }
+        out
+    }
+
+    /// Per part: the concatenated deltas and the `done` text.
+    fn texts_per_part(sse: &str) -> [(String, String); 2] {
+        let mut parts: [(String, String); 2] = Default::default();
+        for data in sse.lines().filter_map(|l| l.strip_prefix("data: ")) {
+            let v: Value = serde_json::from_str(data).unwrap();
+            let Some(part) = v["output_index"].as_u64() else {
+                continue;
+            };
+            let slot = &mut parts[part as usize];
+            match v["type"].as_str() {
+                Some("response.output_text.delta") => slot.0.push_str(v["delta"].as_str().unwrap()),
+                Some("response.output_text.done") => slot.1 = v["text"].as_str().unwrap().into(),
+                _ => {}
+            }
+        }
+        parts
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Whatever the deltas (placeholder pieces, stray brackets, two parts interleaved) and
+        /// wherever the bytes are cut, each part's deltas add up to its restored text, and its
+        /// `done` text is restored whole.
+        #[test]
+        fn responses_deltas_add_up_to_the_restored_text(
+            deltas in proptest::collection::vec(
+                (0usize..2, "(\\[|\\]|EMAIL_|PHONE_|1|2|_| |x|\\[EMAIL_1\\]|\\[PHONE_1\\]){0,6}"),
+                0..12,
+            ),
+            cuts in proptest::collection::vec(0usize..4096, 0..4),
+        ) {
+            let sse = two_part_responses_stream(&deltas);
+            let mut cuts = cuts;
+            cuts.sort_unstable();
+            let got = texts_per_part(&run(sse.as_bytes(), &cuts));
+            let mut whole = [String::new(), String::new()];
+            for (part, d) in &deltas {
+                whole[*part].push_str(d);
+            }
+            for (part, text) in whole.iter().enumerate() {
+                let want = restore_text(text, &pairs());
+                proptest::prop_assert_eq!(&got[part].0, &want, "deltas of part {}", part);
+                proptest::prop_assert_eq!(&got[part].1, &want, "done text of part {}", part);
+            }
+        }
+    }
+
     #[test]
     fn every_split_of_the_stream_gives_the_same_content() {
         let sse = stream(&["A [EMAIL_1] B [PHONE_", "1] C [", "EMAIL_1]"]);
