@@ -8,7 +8,9 @@
 //!   including `tool`/`function` results; `tool_calls[].function.arguments`;
 //! - legacy completions: `prompt` as a string or an array of strings;
 //! - Responses API: `instructions` and `input` as a string or an array of items (messages with
-//!   string or part contents, `function_call_output` items);
+//!   string or part contents; tool results — `function_call_output`, `custom_tool_call_output`,
+//!   `computer_call_output`, `mcp_call` — whose `output` is a string or content parts; the
+//!   model's earlier `function_call`/`custom_tool_call` arguments and `reasoning` summaries);
 //! - `tools[].function.description` (and the deprecated `functions[].description`) and every
 //!   `description` and `title` in the tool's `parameters` schema (tool definitions can carry
 //!   injected instructions too), and likewise in a `response_format.json_schema` and the
@@ -601,8 +603,11 @@ fn collect_message(
     let role = match msg.get("role") {
         Some(Value::String(r)) => Role::from_str(r),
         Some(Value::Null) | None => match msg.get("type").and_then(Value::as_str) {
-            Some("function_call_output") => Role::Tool,
-            Some("function_call") => Role::Assistant,
+            // Tool results: `function_call_output`, `custom_tool_call_output`,
+            // `computer_call_output`, and an `mcp_call` with its server's `output`.
+            Some(t) if t.ends_with("_call_output") || t == "mcp_call" => Role::Tool,
+            // What the model wrote earlier: its calls and its reasoning summaries.
+            Some("function_call" | "custom_tool_call" | "reasoning") => Role::Assistant,
             _ => Role::User,
         },
         Some(_) => return Err(wrong(&with(path, Step::Key("role")), "a string")),
@@ -621,32 +626,34 @@ fn collect_message(
         match content {
             Value::String(s) => out.push(role, Some(index), s, cp)?,
             Value::Null => {}
-            Value::Array(parts) => {
-                if parts.len() > out.limits.max_parts {
-                    return Err(Error::TooMany {
-                        what: "content parts",
-                        limit: out.limits.max_parts,
-                    });
-                }
-                for (j, part) in parts.iter().enumerate() {
-                    collect_part(part, role, index, &with(&cp, Step::Index(j)), out)?;
-                }
-            }
+            Value::Array(parts) => collect_parts(parts, role, index, &cp, out)?,
             _ => return Err(wrong(&cp, "a string, an array of content parts, or null")),
         }
     }
-    // Responses `function_call_output` items carry the tool result in `output`.
+    // Responses tool-result items carry the result in `output`: a string, or (since 2025) an
+    // array of content parts like a message's.
     if let Some(output) = msg.get("output") {
         let op = with(path, Step::Key("output"));
         match output {
             Value::String(s) => out.push(Role::Tool, Some(index), s, op)?,
             Value::Null => {}
-            _ => return Err(wrong(&op, "a string")),
+            Value::Array(parts) => collect_parts(parts, Role::Tool, index, &op, out)?,
+            _ => return Err(wrong(&op, "a string or an array of content parts")),
         }
     }
-    // Responses `function_call` items and chat `tool_calls`: the arguments the model wrote.
+    // Responses `function_call` items and chat `tool_calls`: the arguments the model wrote
+    // (`input` for a `custom_tool_call`).
     if let Some(Value::String(args)) = msg.get("arguments") {
         out.push(role, Some(index), args, with(path, Step::Key("arguments")))?;
+    }
+    if msg.get("type").and_then(Value::as_str) == Some("custom_tool_call") {
+        if let Some(Value::String(input)) = msg.get("input") {
+            out.push(role, Some(index), input, with(path, Step::Key("input")))?;
+        }
+    }
+    // A `reasoning` item sent back: its `summary` parts (`summary_text`) are text the model reads.
+    if let Some(Value::Array(parts)) = msg.get("summary") {
+        collect_parts(parts, role, index, &with(path, Step::Key("summary")), out)?;
     }
     if let Some(calls) = msg.get("tool_calls") {
         let tp = with(path, Step::Key("tool_calls"));
@@ -703,6 +710,26 @@ fn collect_schema_text(
         }
         _ => Ok(()),
     }
+}
+
+/// An array of content parts (capped at `limits.max_parts`), each read as `role`'s text.
+fn collect_parts(
+    parts: &[Value],
+    role: Role,
+    index: usize,
+    path: &[Step],
+    out: &mut Collector<'_>,
+) -> Result<(), Error> {
+    if parts.len() > out.limits.max_parts {
+        return Err(Error::TooMany {
+            what: "content parts",
+            limit: out.limits.max_parts,
+        });
+    }
+    for (j, part) in parts.iter().enumerate() {
+        collect_part(part, role, index, &with(path, Step::Index(j)), out)?;
+    }
+    Ok(())
 }
 
 fn collect_part(
@@ -890,6 +917,20 @@ mod tests {
                 "responses items",
                 r#"{"input":[{"role":"user","content":[{"type":"input_text","text":"x"}]},{"type":"function_call_output","call_id":"c","output":"o"}]}"#,
                 &[(Role::User, "x"), (Role::Tool, "o")],
+            ),
+            (
+                "responses tool results and the model's own items",
+                r#"{"input":[{"type":"function_call_output","call_id":"c","output":[{"type":"input_text","text":"o1"},{"type":"input_image","image_url":"u"}]},{"type":"custom_tool_call","call_id":"d","name":"sh","input":"ls"},{"type":"custom_tool_call_output","call_id":"d","output":"o2"},{"type":"mcp_call","id":"m","name":"q","arguments":"{}","output":"o3"},{"type":"reasoning","id":"r","summary":[{"type":"summary_text","text":"s"}]}]}"#,
+                &[
+                    (Role::Tool, "o1"),
+                    (Role::Assistant, "sh"),
+                    (Role::Assistant, "ls"),
+                    (Role::Tool, "o2"),
+                    (Role::Tool, "q"),
+                    (Role::Tool, "o3"),
+                    (Role::Tool, "{}"),
+                    (Role::Assistant, "s"),
+                ],
             ),
             (
                 "responses prompt reference",
