@@ -400,12 +400,7 @@ fn collect(root: &Map<String, Value>, out: &mut Collector<'_>) -> Result<(), Err
         let Value::Array(items) = messages else {
             return Err(wrong(&path, "an array of messages"));
         };
-        if items.len() > out.limits.max_messages {
-            return Err(Error::TooMany {
-                what: "messages",
-                limit: out.limits.max_messages,
-            });
-        }
+        within(items.len(), out.limits.max_messages, "messages")?;
         for (i, item) in items.iter().enumerate() {
             collect_message(item, i, &with(&path, Step::Index(i)), out)?;
         }
@@ -416,12 +411,7 @@ fn collect(root: &Map<String, Value>, out: &mut Collector<'_>) -> Result<(), Err
         match prompt {
             Value::String(s) => out.push(Role::User, None, s, path.to_vec())?,
             Value::Array(items) => {
-                if items.len() > out.limits.max_messages {
-                    return Err(Error::TooMany {
-                        what: "prompts",
-                        limit: out.limits.max_messages,
-                    });
-                }
+                within(items.len(), out.limits.max_messages, "prompts")?;
                 for (i, item) in items.iter().enumerate() {
                     let p = with(&path, Step::Index(i));
                     match item {
@@ -438,12 +428,7 @@ fn collect(root: &Map<String, Value>, out: &mut Collector<'_>) -> Result<(), Err
                 let vp = with(&path, Step::Key("variables"));
                 match reference.get("variables") {
                     Some(Value::Object(vars)) => {
-                        if vars.len() > out.limits.max_messages {
-                            return Err(Error::TooMany {
-                                what: "prompt variables",
-                                limit: out.limits.max_messages,
-                            });
-                        }
+                        within(vars.len(), out.limits.max_messages, "prompt variables")?;
                         for (name, value) in vars {
                             let p = with(&vp, Step::Field(name.clone()));
                             match value {
@@ -483,12 +468,7 @@ fn collect(root: &Map<String, Value>, out: &mut Collector<'_>) -> Result<(), Err
         match input {
             Value::String(s) => out.push(Role::User, None, s, path.to_vec())?,
             Value::Array(items) => {
-                if items.len() > out.limits.max_messages {
-                    return Err(Error::TooMany {
-                        what: "input items",
-                        limit: out.limits.max_messages,
-                    });
-                }
+                within(items.len(), out.limits.max_messages, "input items")?;
                 for (i, item) in items.iter().enumerate() {
                     let p = with(&path, Step::Index(i));
                     match item {
@@ -545,12 +525,7 @@ fn collect_tool_definitions(
     let Value::Array(items) = tools else {
         return Err(wrong(&path, "an array of tool definitions"));
     };
-    if items.len() > out.limits.max_messages {
-        return Err(Error::TooMany {
-            what: "tool definitions",
-            limit: out.limits.max_messages,
-        });
-    }
+    within(items.len(), out.limits.max_messages, "tool definitions")?;
     for (i, tool) in items.iter().enumerate() {
         let p = with(&path, Step::Index(i));
         // Chat Completions nests the description under `function`; Responses and the legacy
@@ -663,12 +638,7 @@ fn collect_message(
             }
             return Err(wrong(&tp, "an array of tool calls"));
         };
-        if calls.len() > out.limits.max_parts {
-            return Err(Error::TooMany {
-                what: "tool calls",
-                limit: out.limits.max_parts,
-            });
-        }
+        within(calls.len(), out.limits.max_parts, "tool calls")?;
         for (k, call) in calls.iter().enumerate() {
             let fp = with(&with(&tp, Step::Index(k)), Step::Key("function"));
             if let Some(Value::String(args)) = call.get("function").and_then(|f| f.get("arguments"))
@@ -712,6 +682,14 @@ fn collect_schema_text(
     }
 }
 
+/// `Error::TooMany` when `count` is past `limit`.
+fn within(count: usize, limit: usize, what: &'static str) -> Result<(), Error> {
+    if count > limit {
+        return Err(Error::TooMany { what, limit });
+    }
+    Ok(())
+}
+
 /// An array of content parts (capped at `limits.max_parts`), each read as `role`'s text.
 fn collect_parts(
     parts: &[Value],
@@ -720,12 +698,7 @@ fn collect_parts(
     path: &[Step],
     out: &mut Collector<'_>,
 ) -> Result<(), Error> {
-    if parts.len() > out.limits.max_parts {
-        return Err(Error::TooMany {
-            what: "content parts",
-            limit: out.limits.max_parts,
-        });
-    }
+    within(parts.len(), out.limits.max_parts, "content parts")?;
     for (j, part) in parts.iter().enumerate() {
         collect_part(part, role, index, &with(path, Step::Index(j)), out)?;
     }
@@ -769,6 +742,16 @@ fn collect_part(
 mod tests {
     use super::*;
 
+    /// The text of every segment of a body that parses.
+    fn texts_of(body: &str) -> Vec<String> {
+        parse(body)
+            .unwrap()
+            .segments
+            .into_iter()
+            .map(|s| s.text)
+            .collect()
+    }
+
     fn parse(body: &str) -> Result<Request, Error> {
         Request::parse(body.as_bytes(), &Limits::default())
     }
@@ -800,31 +783,16 @@ mod tests {
         );
         // So is a structured-output schema.
         let body = r#"{"messages":[],"response_format":{"type":"json_schema","json_schema":{"name":"r","description":"d1","schema":{"type":"object","properties":{"a":{"type":"string","description":"d2"}}}}}}"#;
-        let texts: Vec<String> = parse(body)
-            .unwrap()
-            .segments
-            .into_iter()
-            .map(|s| s.text)
-            .collect();
+        let texts = texts_of(body);
         assert_eq!(texts, ["d1", "d2"]);
         // The deprecated `functions` are tool definitions too.
         let body = r#"{"messages":[],"functions":[{"name":"f","description":"d1","parameters":{"type":"object","properties":{"a":{"description":"d2"}}}}]}"#;
-        let texts: Vec<String> = parse(body)
-            .unwrap()
-            .segments
-            .into_iter()
-            .map(|s| s.text)
-            .collect();
+        let texts = texts_of(body);
         assert_eq!(texts, ["d1", "d2"]);
         assert!(parse(r#"{"messages":[],"functions":{"name":"f"}}"#).is_err());
         // And the Responses API's spelling of a structured-output schema, beside its input.
         let body = r#"{"input":"x","text":{"format":{"type":"json_schema","name":"r","description":"d1","schema":{"type":"object","properties":{"a":{"type":"string","title":"t2"}}}}}}"#;
-        let texts: Vec<String> = parse(body)
-            .unwrap()
-            .segments
-            .into_iter()
-            .map(|s| s.text)
-            .collect();
+        let texts = texts_of(body);
         assert_eq!(texts, ["x", "d1", "t2"]);
         let limits = Limits::default();
         let calls =

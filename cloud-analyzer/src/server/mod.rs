@@ -287,17 +287,24 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// The router.
 pub fn router(service: Arc<Service>) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(ready))
         .route("/metrics", get(render_metrics))
-        .route("/v1/analyze", post(analyze))
-        .route("/v1/chat/completions", post(proxy::chat))
-        .route("/chat/completions", post(proxy::chat))
-        .route("/v1/responses", post(proxy::responses))
-        .route("/responses", post(proxy::responses))
-        .route("/v1/completions", post(proxy::completions))
-        .route("/completions", post(proxy::completions))
+        .route("/v1/analyze", post(analyze));
+    // Text generation, with and without `/v1`: chat completions, the Responses API
+    // (placeholders restored in whole and streamed answers) and legacy completions; the first
+    // name labels the route in metrics and the audit.
+    for (route, endpoint) in [
+        ("chat", "chat/completions"),
+        ("responses", "responses"),
+        ("completions", "completions"),
+    ] {
+        for path in [format!("/v1/{endpoint}"), format!("/{endpoint}")] {
+            router = router.route(&path, proxy::generation_route(route, endpoint));
+        }
+    }
+    router
         .route("/v1/models", get(proxy::models))
         .route("/models", get(proxy::models))
         .route("/v1/feedback", post(operator::feedback))

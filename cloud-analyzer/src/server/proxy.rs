@@ -9,6 +9,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{post, MethodRouter};
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
@@ -114,31 +115,17 @@ fn session_of(headers: &HeaderMap, request: &Request, client: &Client) -> Option
         .filter(|s| super::valid_id(s))
 }
 
-/// `POST /v1/chat/completions`.
-pub(super) async fn chat(
-    State(s): State<Arc<Service>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    generation(s, headers, body, "chat", "chat/completions").await
-}
-
-/// `POST /v1/responses` (the Responses API; placeholders restored in whole and streamed answers).
-pub(super) async fn responses(
-    State(s): State<Arc<Service>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    generation(s, headers, body, "responses", "responses").await
-}
-
-/// `POST /v1/completions` (legacy text completions).
-pub(super) async fn completions(
-    State(s): State<Arc<Service>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    generation(s, headers, body, "completions", "completions").await
+/// The `POST` handler of a text-generation endpoint: [`generation`] with its metrics label
+/// (`chat`, `responses`, `completions`) and upstream path (`chat/completions`, …).
+pub(super) fn generation_route(
+    route: &'static str,
+    endpoint: &'static str,
+) -> MethodRouter<Arc<Service>> {
+    post(
+        move |State(s): State<Arc<Service>>, headers: HeaderMap, body: Body| {
+            generation(s, headers, body, route, endpoint)
+        },
+    )
 }
 
 /// One text-generation request: triaged and decided by the cascade, then forwarded to
