@@ -260,3 +260,29 @@ def assert_guarded_everywhere(base, attack_text, methods=("POST",)):
             r = httpx.request(method, base + path, json=body)
             assert r.status_code == 403, (method, path, r.status_code, r.text)
             assert r.json()["error"]["code"] == "prompt_blocked", r.text
+
+
+def assert_ambiguous_bodies_refused(base, attack_text, upstream_requests):
+    """Bodies whose text parsers disagree on are refused before anything reaches the upstream:
+    a key repeated (once spelled with an escape), and keys that a case-insensitive parser
+    (Go's encoding/json, behind Ollama and many gateways) reads as a field the firewall reads —
+    alone, beside the field, or spelled with the long s Go folds to "s"."""
+    import httpx
+
+    user = '{"role": "user", "content": "%s"}' % attack_text
+    cases = [
+        ('{"model": "m", "messages": [{"role": "user", "content": "hi"}], "mess\\u0061ges": [%s]}' % user,
+         "invalid_json", "duplicate key"),
+        ('{"model": "m", "messages": [{"role": "user", "content": "hi", "Content": "%s"}]}' % attack_text,
+         "ambiguous_key", "spell it `content`"),
+        ('{"model": "m", "messages": [{"role": "user", "CONTENT": "%s"}]}' % attack_text,
+         "ambiguous_key", "spell it `content`"),
+        ('{"model": "m", "messages": [], "me\\u017f\\u017fages": [%s]}' % user,
+         "ambiguous_key", "spell it `messages`"),
+    ]
+    for body, code, words in cases:
+        r = httpx.post(base + "/v1/chat/completions", content=body.encode(),
+                       headers={"content-type": "application/json"}, timeout=30)
+        assert r.status_code == 400, (body, r.status_code, r.text)
+        assert r.json()["error"]["code"] == code and words in r.json()["error"]["message"], (body, r.text)
+    assert upstream_requests() == []

@@ -44,6 +44,18 @@ pub enum Error {
         /// What was expected there.
         expected: &'static str,
     },
+    /// An object has a key that differs from a field the firewall reads only in case (or in
+    /// the two letters Go folds to ASCII, `ſ` and `K`): parsers that match keys without
+    /// regard to case (Go's `encoding/json`, behind Ollama and many gateways) read it as that
+    /// field, this one would not.
+    AmbiguousKey {
+        /// JSON path of the object, e.g. `messages[0]` (empty for the body itself).
+        path: String,
+        /// The key as sent (at most 64 characters of it).
+        key: String,
+        /// The field it would be read as.
+        field: &'static str,
+    },
     /// None of `messages`, `prompt` or `input` is present.
     MissingField {
         /// The field that was expected.
@@ -82,6 +94,7 @@ impl Error {
             Error::TooDeep { .. } => "nesting_too_deep",
             Error::InvalidJson { .. } => "invalid_json",
             Error::WrongType { .. } => "invalid_type",
+            Error::AmbiguousKey { .. } => "ambiguous_key",
             Error::MissingField { .. } => "missing_field",
             Error::TooMany { .. } => "too_many_items",
             Error::InvalidConfig { .. } => "invalid_config",
@@ -125,6 +138,13 @@ impl fmt::Display for Error {
                 "request body is not valid JSON at line {line}, column {column}: {message}"
             ),
             Error::WrongType { path, expected } => write!(f, "`{path}` must be {expected}"),
+            Error::AmbiguousKey { path, key, field } => {
+                let at = if path.is_empty() { "the body" } else { path };
+                write!(
+                    f,
+                    "`{at}` has the key {key:?}, which some parsers read as `{field}` (they match keys in any case): spell it `{field}`"
+                )
+            }
             Error::MissingField { field } => write!(
                 f,
                 "request body has no `{field}` (expected a chat-completions `messages` array, a `prompt` or an `input`)"

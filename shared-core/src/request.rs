@@ -392,7 +392,81 @@ fn wrong(path: &[Step], expected: &'static str) -> Error {
     }
 }
 
+/// The fields read from the body itself.
+const BODY_FIELDS: &[&str] = &[
+    "messages",
+    "prompt",
+    "suffix",
+    "instructions",
+    "input",
+    "tools",
+    "functions",
+    "response_format",
+    "text",
+];
+/// The fields read from a message or a Responses input item.
+const MESSAGE_FIELDS: &[&str] = &[
+    "role",
+    "type",
+    "name",
+    "content",
+    "output",
+    "arguments",
+    "input",
+    "summary",
+    "tool_calls",
+];
+/// The fields read from a content part (and an Assistants-style `text` object).
+const PART_FIELDS: &[&str] = &["text", "refusal", "value"];
+/// The fields read from a tool definition, its `function`, and a tool call.
+const TOOL_FIELDS: &[&str] = &["function", "description", "parameters", "arguments"];
+
+/// Refuses an object with a key that is not one of `fields` but that a case-insensitive
+/// parser would read as one of them (`"Content"`, `"MESSAGES"`, `"meſſages"`): alone it would
+/// be text the upstream reads and this parser does not; beside the field, a second copy of it.
+fn check_keys(
+    obj: &Map<String, Value>,
+    fields: &[&'static str],
+    path: &[Step],
+) -> Result<(), Error> {
+    for key in obj.keys() {
+        if fields.contains(&key.as_str()) {
+            continue;
+        }
+        if let Some(field) = fields.iter().find(|f| folds_to(key, f)) {
+            return Err(Error::AmbiguousKey {
+                path: path_string(path),
+                key: key.chars().take(QUOTED_KEY_CHARS).collect(),
+                field,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether `key` matches the lowercase ASCII `field` as Go's `encoding/json` matches keys:
+/// ASCII case ignored, and `ſ` (U+017F) and `K` (U+212A, Kelvin) folded to `s` and `k`.
+fn folds_to(key: &str, field: &str) -> bool {
+    if key.is_ascii() {
+        return key.eq_ignore_ascii_case(field);
+    }
+    let mut expected = field.bytes();
+    for c in key.chars() {
+        let folded = match c {
+            '\u{17f}' => b's',
+            '\u{212a}' => b'k',
+            c if c.is_ascii() => c.to_ascii_lowercase() as u8,
+            _ => return false,
+        };
+        if expected.next() != Some(folded) {
+            return false;
+        }
+    }
+    expected.next().is_none()
+}
+
 fn collect(root: &Map<String, Value>, out: &mut Collector<'_>) -> Result<(), Error> {
+    check_keys(root, BODY_FIELDS, &[])?;
     let mut found = false;
     if let Some(messages) = root.get("messages") {
         found = true;
@@ -425,12 +499,16 @@ fn collect(root: &Map<String, Value>, out: &mut Collector<'_>) -> Result<(), Err
             // The Responses API's stored-prompt reference: its template lives upstream, but its
             // `variables` carry the caller's text into it.
             Value::Object(reference) => {
+                check_keys(reference, &["variables"], &path)?;
                 let vp = with(&path, Step::Key("variables"));
                 match reference.get("variables") {
                     Some(Value::Object(vars)) => {
                         within(vars.len(), out.limits.max_messages, "prompt variables")?;
                         for (name, value) in vars {
                             let p = with(&vp, Step::Field(name.clone()));
+                            if let Value::Object(part) = value {
+                                check_keys(part, PART_FIELDS, &p)?;
+                            }
                             match value {
                                 Value::String(s) => out.push(Role::User, None, s, p)?,
                                 // An `input_text` part; images and files carry no text.
@@ -487,6 +565,12 @@ fn collect(root: &Map<String, Value>, out: &mut Collector<'_>) -> Result<(), Err
         collect_tool_definitions(root, key, out)?;
     }
     // A structured-output schema is read by the model like a tool's parameters.
+    if let Some(Value::Object(format)) = root.get("response_format") {
+        check_keys(format, &["json_schema"], &[Step::Key("response_format")])?;
+    }
+    if let Some(Value::Object(text)) = root.get("text") {
+        check_keys(text, &["format"], &[Step::Key("text")])?;
+    }
     if let Some(schema) = root
         .get("response_format")
         .and_then(|f| f.get("json_schema"))
@@ -530,8 +614,15 @@ fn collect_tool_definitions(
         let p = with(&path, Step::Index(i));
         // Chat Completions nests the description under `function`; Responses and the legacy
         // `functions` put it on the definition itself.
+        if let Value::Object(definition) = tool {
+            check_keys(definition, TOOL_FIELDS, &p)?;
+        }
         let (holder, hp) = match tool.get("function") {
-            Some(f @ Value::Object(_)) => (f, with(&p, Step::Key("function"))),
+            Some(f @ Value::Object(function)) => {
+                let fp = with(&p, Step::Key("function"));
+                check_keys(function, TOOL_FIELDS, &fp)?;
+                (f, fp)
+            }
             _ => (tool, p),
         };
         if let Some(d) = holder.get("description") {
@@ -575,6 +666,7 @@ fn collect_message(
     let Value::Object(msg) = item else {
         return Err(wrong(path, "a message object"));
     };
+    check_keys(msg, MESSAGE_FIELDS, path)?;
     let role = match msg.get("role") {
         Some(Value::String(r)) => Role::from_str(r),
         Some(Value::Null) | None => match msg.get("type").and_then(Value::as_str) {
@@ -640,7 +732,14 @@ fn collect_message(
         };
         within(calls.len(), out.limits.max_parts, "tool calls")?;
         for (k, call) in calls.iter().enumerate() {
-            let fp = with(&with(&tp, Step::Index(k)), Step::Key("function"));
+            let cp = with(&tp, Step::Index(k));
+            if let Value::Object(call) = call {
+                check_keys(call, TOOL_FIELDS, &cp)?;
+            }
+            let fp = with(&cp, Step::Key("function"));
+            if let Some(Value::Object(function)) = call.get("function") {
+                check_keys(function, TOOL_FIELDS, &fp)?;
+            }
             if let Some(Value::String(args)) = call.get("function").and_then(|f| f.get("arguments"))
             {
                 out.push(role, Some(index), args, with(&fp, Step::Key("arguments")))?;
@@ -716,9 +815,13 @@ fn collect_part(
         // Some clients send bare strings inside content arrays.
         Value::String(s) => out.push(role, Some(index), s, path.to_vec()),
         Value::Object(obj) => {
+            check_keys(obj, PART_FIELDS, path)?;
             for key in ["text", "refusal"] {
                 if let Some(v) = obj.get(key) {
                     let kp = with(path, Step::Key(key));
+                    if let Value::Object(inner) = v {
+                        check_keys(inner, PART_FIELDS, &kp)?;
+                    }
                     match v {
                         Value::String(s) => out.push(role, Some(index), s, kp)?,
                         // `{"type":"text","text":{"value":…}}` (Assistants-style annotations).
@@ -754,6 +857,97 @@ mod tests {
 
     fn parse(body: &str) -> Result<Request, Error> {
         Request::parse(body.as_bytes(), &Limits::default())
+    }
+
+    #[test]
+    fn keys_a_case_insensitive_parser_reads_as_a_field_are_refused() {
+        for (body, at, field) in [
+            (
+                r#"{"messages":[{"role":"user","content":"hi","Content":"x"}]}"#,
+                "messages[0]",
+                "content",
+            ),
+            (
+                r#"{"messages":[{"role":"user","CONTENT":"x"}]}"#,
+                "messages[0]",
+                "content",
+            ),
+            (
+                r#"{"messages":[],"MESSAGES":[{"role":"user","content":"x"}]}"#,
+                "",
+                "messages",
+            ),
+            (
+                r#"{"me\u017f\u017fages":[{"role":"user","content":"x"}]}"#,
+                "",
+                "messages",
+            ),
+            (
+                r#"{"input":[{"Type":"function_call_output","output":"x"}]}"#,
+                "input[0]",
+                "type",
+            ),
+            (
+                r#"{"messages":[{"role":"user","content":[{"type":"text","TEXT":"x"}]}]}"#,
+                "messages[0].content[0]",
+                "text",
+            ),
+            (
+                r#"{"messages":[],"tools":[{"type":"function","function":{"name":"f","Description":"x"}}]}"#,
+                "tools[0].function",
+                "description",
+            ),
+            (
+                r#"{"messages":[{"role":"assistant","tool_calls":[{"Function":{"arguments":"x"}}]}]}"#,
+                "messages[0].tool_calls[0]",
+                "function",
+            ),
+        ] {
+            match parse(body) {
+                Err(Error::AmbiguousKey { path, field: f, .. }) => {
+                    assert_eq!((path.as_str(), f), (at, field), "{body}")
+                }
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        // Keys inside schemas, metadata and other free-form objects are data, not fields.
+        let body = r#"{"messages":[{"role":"user","content":"hi"}],"metadata":{"Messages":"m"},"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"Description":{"type":"string"}}}}}]}"#;
+        assert_eq!(texts_of(body), ["hi"]);
+        let e = parse(r#"{"messages":[{"role":"user","Content":"x"}]}"#).unwrap_err();
+        assert_eq!((e.code(), e.http_status()), ("ambiguous_key", 400));
+        assert!(e.to_string().contains("spell it `content`"), "{e}");
+    }
+
+    proptest::proptest! {
+        /// Any spelling of a field with its letters' case flipped (and `s` as `ſ`) folds to it;
+        /// any other key folds to it only if it is that spelling.
+        #[test]
+        fn case_variants_and_only_they_fold_to_a_field(
+            which in 0usize..MESSAGE_FIELDS.len(),
+            flips in proptest::collection::vec(0u8..3, 16),
+            other in "[a-zA-Z_\u{17f}\u{212a}é]{0,12}",
+        ) {
+            let field = MESSAGE_FIELDS[which];
+            let variant: String = field
+                .chars()
+                .zip(flips.iter().cycle())
+                .map(|(c, flip)| match (c, flip) {
+                    ('s', 2) => '\u{17f}',
+                    (c, 1 | 2) => c.to_ascii_uppercase(),
+                    (c, _) => c,
+                })
+                .collect();
+            proptest::prop_assert!(folds_to(&variant, field));
+            let plain: String = other
+                .chars()
+                .map(|c| match c {
+                    '\u{17f}' => 's',
+                    '\u{212a}' => 'k',
+                    c => c.to_ascii_lowercase(),
+                })
+                .collect();
+            proptest::prop_assert_eq!(folds_to(&other, field), plain == field);
+        }
     }
 
     #[test]
