@@ -45,7 +45,7 @@ pub enum Error {
         expected: &'static str,
     },
     /// An object has a key that differs from a field the firewall reads only in case (or in
-    /// the two letters Go folds to ASCII, `ſ` and `K`): parsers that match keys without
+    /// the letters lenient parsers fold to ASCII: `ſ`, `K`, `ı`, `İ`): parsers that match keys without
     /// regard to case (Go's `encoding/json`, behind Ollama and many gateways) read it as that
     /// field, this one would not.
     AmbiguousKey {

@@ -444,8 +444,10 @@ fn check_keys(
     Ok(())
 }
 
-/// Whether `key` matches the lowercase ASCII `field` as Go's `encoding/json` matches keys:
-/// ASCII case ignored, and `ſ` (U+017F) and `K` (U+212A, Kelvin) folded to `s` and `k`.
+/// Whether `key` matches the lowercase ASCII `field` as the most lenient case-insensitive
+/// parsers match keys: ASCII case ignored; `ſ` (U+017F) and `K` (U+212A, Kelvin) folded to `s`
+/// and `k` as Go's `encoding/json` folds them, and `ı` and `İ` (U+0131, U+0130) to `i` as
+/// Java's `equalsIgnoreCase` does.
 fn folds_to(key: &str, field: &str) -> bool {
     if key.is_ascii() {
         return key.eq_ignore_ascii_case(field);
@@ -455,6 +457,7 @@ fn folds_to(key: &str, field: &str) -> bool {
         let folded = match c {
             '\u{17f}' => b's',
             '\u{212a}' => b'k',
+            '\u{131}' | '\u{130}' => b'i',
             c if c.is_ascii() => c.to_ascii_lowercase() as u8,
             _ => return false,
         };
@@ -887,6 +890,7 @@ mod tests {
                 "input[0]",
                 "type",
             ),
+            (r#"{"input":"hi","\u0131nput":"x"}"#, "", "input"),
             (
                 r#"{"messages":[{"role":"user","content":[{"type":"text","TEXT":"x"}]}]}"#,
                 "messages[0].content[0]",
@@ -925,7 +929,7 @@ mod tests {
         fn case_variants_and_only_they_fold_to_a_field(
             which in 0usize..MESSAGE_FIELDS.len(),
             flips in proptest::collection::vec(0u8..3, 16),
-            other in "[a-zA-Z_\u{17f}\u{212a}é]{0,12}",
+            other in "[a-zA-Z_\u{17f}\u{212a}\u{130}\u{131}é]{0,12}",
         ) {
             let field = MESSAGE_FIELDS[which];
             let variant: String = field
@@ -933,6 +937,7 @@ mod tests {
                 .zip(flips.iter().cycle())
                 .map(|(c, flip)| match (c, flip) {
                     ('s', 2) => '\u{17f}',
+                    ('i', 2) => '\u{131}',
                     (c, 1 | 2) => c.to_ascii_uppercase(),
                     (c, _) => c,
                 })
@@ -943,6 +948,7 @@ mod tests {
                 .map(|c| match c {
                     '\u{17f}' => 's',
                     '\u{212a}' => 'k',
+                    '\u{130}' | '\u{131}' => 'i',
                     c => c.to_ascii_lowercase(),
                 })
                 .collect();
