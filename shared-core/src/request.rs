@@ -444,6 +444,17 @@ fn check_keys(
     Ok(())
 }
 
+/// [`check_keys`] for a tool definition or a tool call and the `function` object inside it.
+fn check_tool_keys(tool: &Value, path: &[Step]) -> Result<(), Error> {
+    if let Value::Object(obj) = tool {
+        check_keys(obj, TOOL_FIELDS, path)?;
+        if let Some(Value::Object(function)) = obj.get("function") {
+            check_keys(function, TOOL_FIELDS, &with(path, Step::Key("function")))?;
+        }
+    }
+    Ok(())
+}
+
 /// Whether `key` matches the lowercase ASCII `field` as the most lenient case-insensitive
 /// parsers match keys: ASCII case ignored; `ſ` (U+017F) and `K` (U+212A, Kelvin) folded to `s`
 /// and `k` as Go's `encoding/json` folds them, and `ı` and `İ` (U+0131, U+0130) to `i` as
@@ -617,15 +628,9 @@ fn collect_tool_definitions(
         let p = with(&path, Step::Index(i));
         // Chat Completions nests the description under `function`; Responses and the legacy
         // `functions` put it on the definition itself.
-        if let Value::Object(definition) = tool {
-            check_keys(definition, TOOL_FIELDS, &p)?;
-        }
+        check_tool_keys(tool, &p)?;
         let (holder, hp) = match tool.get("function") {
-            Some(f @ Value::Object(function)) => {
-                let fp = with(&p, Step::Key("function"));
-                check_keys(function, TOOL_FIELDS, &fp)?;
-                (f, fp)
-            }
+            Some(f @ Value::Object(_)) => (f, with(&p, Step::Key("function"))),
             _ => (tool, p),
         };
         if let Some(d) = holder.get("description") {
@@ -736,13 +741,8 @@ fn collect_message(
         within(calls.len(), out.limits.max_parts, "tool calls")?;
         for (k, call) in calls.iter().enumerate() {
             let cp = with(&tp, Step::Index(k));
-            if let Value::Object(call) = call {
-                check_keys(call, TOOL_FIELDS, &cp)?;
-            }
+            check_tool_keys(call, &cp)?;
             let fp = with(&cp, Step::Key("function"));
-            if let Some(Value::Object(function)) = call.get("function") {
-                check_keys(function, TOOL_FIELDS, &fp)?;
-            }
             if let Some(Value::String(args)) = call.get("function").and_then(|f| f.get("arguments"))
             {
                 out.push(role, Some(index), args, with(&fp, Step::Key("arguments")))?;
