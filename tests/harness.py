@@ -286,3 +286,14 @@ def assert_ambiguous_bodies_refused(base, attack_text, upstream_requests):
         assert r.status_code == 400, (body, r.status_code, r.text)
         assert r.json()["error"]["code"] == code and words in r.json()["error"]["message"], (body, r.text)
     assert upstream_requests() == []
+
+
+def with_text_file(text, note="Summarize the attached notes."):
+    """Chat content parts: a question and `text` as a file sent inline (base64 data URL)."""
+    import base64
+
+    data = "data:text/plain;base64," + base64.b64encode(text.encode()).decode()
+    return [
+        {"type": "text", "text": note},
+        {"type": "file", "file": {"filename": "notes.txt", "file_data": data}},
+    ]

@@ -29,11 +29,15 @@ pub enum Category {
     /// Text that talks *about* attacks (security articles, questions about prompt injection).
     /// Never raises the score; it caps a score-based block at escalate so the analyzer decides.
     Discussion,
+    /// Content the firewall passed on without reading it: images, audio, video, files that are
+    /// not text, files sent by reference. Never raises the score; flagged by default, and a
+    /// policy can block (or escalate) requests that carry it.
+    UnreadContent,
 }
 
 impl Category {
     /// Every category, in a stable order.
-    pub const ALL: [Category; 11] = [
+    pub const ALL: [Category; 12] = [
         Category::InstructionOverride,
         Category::PromptExtraction,
         Category::Jailbreak,
@@ -45,6 +49,7 @@ impl Category {
         Category::Pii,
         Category::Secret,
         Category::Discussion,
+        Category::UnreadContent,
     ];
 
     /// The snake_case name used in JSON, data files and headers.
@@ -61,6 +66,7 @@ impl Category {
             Category::Pii => "pii",
             Category::Secret => "secret",
             Category::Discussion => "discussion",
+            Category::UnreadContent => "unread_content",
         }
     }
 
@@ -69,11 +75,12 @@ impl Category {
         Category::ALL.into_iter().find(|c| c.as_str() == name)
     }
 
-    /// True for categories that describe an attack (as opposed to sensitive data).
+    /// True for categories that describe an attack (as opposed to sensitive data, talk about
+    /// attacks, or content not read).
     pub fn is_attack(self) -> bool {
         !matches!(
             self,
-            Category::Pii | Category::Secret | Category::Discussion
+            Category::Pii | Category::Secret | Category::Discussion | Category::UnreadContent
         )
     }
 }

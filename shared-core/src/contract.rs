@@ -12,6 +12,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use serde_json::{json, Value};
 
+use crate::category::Category;
 use crate::verdict::{Decision, Verdict};
 use crate::Error;
 
@@ -31,7 +32,7 @@ pub fn block_body(verdict: &Verdict, request_id: &str) -> String {
     let categories: Vec<&str> = verdict
         .categories
         .iter()
-        .filter(|c| c.is_attack())
+        .filter(|c| c.is_attack() || **c == Category::UnreadContent)
         .map(|c| c.as_str())
         .collect();
     let message = if categories.is_empty() {

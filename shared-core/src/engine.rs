@@ -312,6 +312,22 @@ impl Engine {
                 rewritten[i] = Some(redactor.apply(&segment.text, &to_redact, segment.message));
             }
         }
+        // What went through unread is reported (the policy's action for `unread_content`
+        // decides what else happens); it carries no weight, so scores are unchanged.
+        for part in &request.unread {
+            self.record(
+                &mut evidence,
+                Reason {
+                    detector: Detector::Parser,
+                    category: Category::UnreadContent,
+                    id: part.kind.as_str().to_string(),
+                    weight: 0.0,
+                    role: Some(part.role),
+                    message: part.message,
+                    layer: Layer::Plain,
+                },
+            );
+        }
         Collected {
             evidence,
             texts,

@@ -56,7 +56,7 @@ pub use engine::{Engine, EngineBuilder};
 pub use error::Error;
 pub use normalize::{normalize, views, Views};
 pub use policy::{Action, Limits, Mode, Policy};
-pub use request::{Request, Role, Segment};
+pub use request::{Request, Role, Segment, UnreadKind, UnreadPart};
 pub use verdict::{Decision, Detector, Reason, Redaction, Verdict};
 
 #[cfg(test)]

@@ -198,11 +198,11 @@ impl Policy {
     }
 
     /// The action used for a category the policy does not mention: secrets are redacted,
-    /// personal data is flagged, attack categories contribute to the score.
+    /// personal data and unread content are flagged, attack categories contribute to the score.
     pub fn default_action(category: Category) -> Action {
         match category {
             Category::Secret => Action::Redact,
-            Category::Pii => Action::Flag,
+            Category::Pii | Category::UnreadContent => Action::Flag,
             _ => Action::Score,
         }
     }
@@ -236,7 +236,7 @@ impl Policy {
             return Err(Error::config("role_weights must be within [0, 2]"));
         }
         for (category, action) in &self.actions {
-            if *action == Action::Redact && category.is_attack() {
+            if *action == Action::Redact && !matches!(category, Category::Pii | Category::Secret) {
                 return Err(Error::config(format!(
                     "action `redact` applies to `pii` and `secret` only, not `{}`",
                     category.as_str()
@@ -288,6 +288,8 @@ mod tests {
             r#"{"thresholds":{"escalate":0.9,"block":0.5}}"#,
             r#"{"thresholds":{"block":1.5}}"#,
             r#"{"actions":{"jailbreak":"redact"}}"#,
+            r#"{"actions":{"unread_content":"redact"}}"#,
+            r#"{"actions":{"discussion":"redact"}}"#,
             r#"{"actions":{"nonsense":"block"}}"#,
             r#"{"limits":{"max_depth":100000}}"#,
             r#"{"limits":{"max_body_bytes":0}}"#,

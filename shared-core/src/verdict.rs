@@ -44,6 +44,8 @@ pub enum Detector {
     Obfuscation,
     /// The learned n-gram scorer.
     Learned,
+    /// The request parser: content parts it passed on unread.
+    Parser,
 }
 
 /// One piece of evidence behind a verdict.

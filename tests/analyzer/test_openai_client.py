@@ -8,7 +8,7 @@ import httpx
 import openai
 import pytest
 
-from harness import assert_ambiguous_bodies_refused, assert_streams_early
+from harness import assert_ambiguous_bodies_refused, assert_streams_early, with_text_file
 from conftest import (
     CLIENT_KEY,
     OPERATOR_TOKEN,
@@ -235,6 +235,30 @@ def test_redacted_values_never_reach_the_upstream_and_come_back(client):
     text = "".join(e.choices[0].delta.content or "" for e in stream if e.choices)
     assert email in text and "[EMAIL" not in text, text
     assert email not in json.dumps(upstream_requests()[-1]["body"])
+
+
+def test_text_files_are_read_and_images_pass_unread(client):
+    """A text file sent inline is triaged like any other text (and redacted inside, re-encoded);
+    an image, which the firewall cannot read, passes under the default policy."""
+    import base64
+
+    with pytest.raises(openai.PermissionDeniedError) as err:
+        chat(client, with_text_file(ATTACK))
+    assert err.value.response.json()["error"]["code"] == "prompt_blocked"
+    assert upstream_requests() == []
+    email = "maria.schmidt@example.org"
+    chat(client, with_text_file(f"Send the minutes to {email} by Friday."))
+    part = upstream_requests()[-1]["body"]["messages"][0]["content"][1]["file"]
+    header, encoded = part["file_data"].split(",", 1)
+    assert header == "data:text/plain;base64"
+    assert base64.b64decode(encoded).decode() == "Send the minutes to [EMAIL_1] by Friday."
+    image = [
+        {"type": "text", "text": "What is in this picture?"},
+        {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
+    ]
+    raw = chat(client, image)
+    assert raw.headers["x-mnemosyne-verdict"] == "allow"
+    assert upstream_requests()[-1]["body"]["messages"][0]["content"][1] == image[1]
 
 
 def test_models_pass_through(client):
