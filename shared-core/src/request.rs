@@ -5,7 +5,8 @@
 //! Accepted shapes:
 //! - chat completions: `messages[]` with `content` as a string, an array of content parts
 //!   (`{"type":"text","text":…}`, `input_text`, `output_text`, `refusal`), or `null`; every role,
-//!   including `tool`/`function` results; `tool_calls[].function.arguments`;
+//!   including `tool`/`function` results; a message's `name` and an assistant's `refusal`;
+//!   `tool_calls[].function.arguments`;
 //! - legacy completions: `prompt` as a string or an array of strings;
 //! - Responses API: `instructions` and `input` as a string or an array of items (messages with
 //!   string or part contents; tool results — `function_call_output`, `custom_tool_call_output`,
@@ -524,6 +525,7 @@ const MESSAGE_FIELDS: &[&str] = &[
     "arguments",
     "input",
     "summary",
+    "refusal",
     "tool_calls",
 ];
 /// The fields read from a content part (and an Assistants-style `text` object).
@@ -790,13 +792,7 @@ fn collect_message(
     };
     // The participant's `name`: OpenAI limits it to an identifier, but OpenAI-compatible servers
     // that render it into the prompt template may not, so it is read as that role's text.
-    match msg.get("name") {
-        Some(Value::String(name)) => {
-            out.push(role, Some(index), name, with(path, Step::Key("name")))?
-        }
-        Some(Value::Null) | None => {}
-        Some(_) => return Err(wrong(&with(path, Step::Key("name")), "a string")),
-    }
+    collect_message_text(msg, "name", role, index, path, out)?;
     if let Some(content) = msg.get("content") {
         let cp = with(path, Step::Key("content"));
         match content {
@@ -806,6 +802,8 @@ fn collect_message(
             _ => return Err(wrong(&cp, "a string, an array of content parts, or null")),
         }
     }
+    // An assistant message's `refusal` (chat completions), replayed in the history.
+    collect_message_text(msg, "refusal", role, index, path, out)?;
     // Responses tool-result items carry the result in `output`: a string, or (since 2025) an
     // array of content parts like a message's.
     if let Some(output) = msg.get("output") {
@@ -857,6 +855,23 @@ fn collect_message(
         }
     }
     Ok(())
+}
+
+/// A message field that is a string (read as the message's text), `null` or absent.
+fn collect_message_text(
+    msg: &Map<String, Value>,
+    key: &'static str,
+    role: Role,
+    index: usize,
+    path: &[Step],
+    out: &mut Collector<'_>,
+) -> Result<(), Error> {
+    let kp = with(path, Step::Key(key));
+    match msg.get(key) {
+        Some(Value::String(s)) => out.push(role, Some(index), s, kp),
+        Some(Value::Null) | None => Ok(()),
+        Some(_) => Err(wrong(&kp, "a string")),
+    }
 }
 
 /// The `description` and `title` strings anywhere in a tool's parameter schema, as tool text.
@@ -1120,6 +1135,17 @@ mod tests {
         let e = parse(r#"{"messages":[{"role":"user","Content":"x"}]}"#).unwrap_err();
         assert_eq!((e.code(), e.http_status()), ("ambiguous_key", 400));
         assert!(e.to_string().contains("spell it `content`"), "{e}");
+    }
+
+    #[test]
+    fn an_assistant_refusal_is_read() {
+        let body = r#"{"messages":[{"role":"assistant","content":null,"refusal":"I can't help with that."}]}"#;
+        assert_eq!(texts_of(body), ["I can't help with that."]);
+        assert_eq!(parse(body).unwrap().segments[0].role, Role::Assistant);
+        let e = parse(r#"{"messages":[{"role":"assistant","refusal":3}]}"#).unwrap_err();
+        assert_eq!(e.code(), "invalid_type");
+        let e = parse(r#"{"messages":[{"role":"assistant","Refusal":"x"}]}"#).unwrap_err();
+        assert_eq!(e.code(), "ambiguous_key");
     }
 
     fn b64(bytes: &[u8]) -> String {
