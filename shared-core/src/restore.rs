@@ -51,6 +51,11 @@ pub fn restore_json(value: &mut Value, pairs: &[(String, String)]) {
 /// Largest SSE event held while waiting for its end; past it the bytes pass through unchanged.
 const MAX_EVENT_BYTES: usize = 1024 * 1024;
 
+/// Most choices (chat) or output parts (Responses) with text held back at once: past it a new
+/// one's possible placeholder start is sent as it is (its placeholder then stays unrestored), so
+/// an upstream that streams ever new indices cannot grow what the restorer keeps.
+const MAX_HELD: usize = 128;
+
 /// Restores placeholders in an OpenAI chat-completions (or Responses API) SSE stream, chunk by
 /// chunk.
 ///
@@ -167,7 +172,7 @@ impl StreamRestorer {
             {
                 let mut text = self.held.remove(&index).unwrap_or_default();
                 text.push_str(content);
-                let keep = if finished {
+                let keep = if finished || self.held.len() >= MAX_HELD {
                     0
                 } else {
                     held_suffix(&text, &self.pairs)
@@ -213,7 +218,12 @@ impl StreamRestorer {
                     .map(|(held, _)| held)
                     .unwrap_or_default();
                 pending.push_str(delta);
-                let split = pending.len() - held_suffix(&pending, &self.pairs);
+                let keep = if self.held_parts.len() >= MAX_HELD {
+                    0
+                } else {
+                    held_suffix(&pending, &self.pairs)
+                };
+                let split = pending.len() - keep;
                 let restored = restore_text(&pending[..split], &self.pairs);
                 if split < pending.len() {
                     let mut template = event.clone();
@@ -400,6 +410,30 @@ mod tests {
             "Write to ann@example.com or call +49 30 1234567."
         );
         assert!(out.ends_with("data: [DONE]\n\n"));
+    }
+
+    #[test]
+    fn held_text_stays_bounded_however_many_indices_stream() {
+        // Each event opens a new choice (chat) or output part (Responses) ending in a possible
+        // placeholder start; what is held never passes MAX_HELD, and no text is lost.
+        let mut r = StreamRestorer::new(pairs());
+        let mut out = Vec::new();
+        let n = MAX_HELD as u64 * 3;
+        for i in 0..n {
+            let chunk = serde_json::json!({"object": "chat.completion.chunk",
+                "choices": [{"index": i, "delta": {"content": "a [EM"}, "finish_reason": null}]});
+            out.extend(r.push(format!("data: {chunk}\n\n").as_bytes()));
+            let delta = serde_json::json!({"type": "response.output_text.delta",
+                "output_index": i, "content_index": 0, "delta": "b [PH"});
+            out.extend(r.push(format!("data: {delta}\n\n").as_bytes()));
+            assert!(r.held.len() <= MAX_HELD && r.held_parts.len() <= MAX_HELD);
+        }
+        out.extend(r.finish());
+        let out = String::from_utf8(out).unwrap();
+        // Held text comes out later, in its own event: count the pieces.
+        for piece in ["a ", "[EM", "b ", "[PH"] {
+            assert_eq!(out.matches(piece).count() as u64, n, "{piece:?} lost");
+        }
     }
 
     #[test]
