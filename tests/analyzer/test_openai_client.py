@@ -237,7 +237,7 @@ def test_redacted_values_never_reach_the_upstream_and_come_back(client):
     assert email not in json.dumps(upstream_requests()[-1]["body"])
 
 
-def test_text_files_are_read_and_images_pass_unread(client):
+def test_text_files_are_read_and_images_pass_unread(analyzer, client):
     """A text file sent inline is triaged like any other text (and redacted inside, re-encoded);
     an image, which the firewall cannot read, passes under the default policy."""
     import base64
@@ -259,6 +259,9 @@ def test_text_files_are_read_and_images_pass_unread(client):
     raw = chat(client, image)
     assert raw.headers["x-mnemosyne-verdict"] == "allow"
     assert upstream_requests()[-1]["body"]["messages"][0]["content"][1] == image[1]
+    metrics = httpx.get(analyzer.base + "/metrics").text
+    assert 'mnemosyne_categories_total{category="unread_content"} 1' in metrics, metrics
+    assert 'mnemosyne_categories_total{category="pii"} 1' in metrics, metrics
 
 
 def test_models_pass_through(client):

@@ -142,6 +142,7 @@ impl Service {
         if monitor {
             outcome.decision = Decision::Allow;
         }
+        self.metrics.categories(&outcome.edge.categories);
         Ok(outcome)
     }
 

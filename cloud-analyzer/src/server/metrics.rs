@@ -15,6 +15,9 @@ pub struct Metrics {
     registry: Registry,
     /// Requests by route and final verdict (`allow`, `block`, `error`, `rate_limited`…).
     pub requests: IntCounterVec,
+    /// Decided requests by category found (`pii`, `jailbreak`, `unread_content`…); a request
+    /// counts once per category.
+    pub categories: IntCounterVec,
     /// Time per stage: `parse`, `triage`, `cache`, `cloud`, `state`, `upstream_headers`.
     pub stage_seconds: HistogramVec,
     /// Cache lookups by kind (`exact`, `semantic`) and result (`hit`, `miss`).
@@ -42,6 +45,13 @@ impl Metrics {
         let requests = IntCounterVec::new(
             Opts::new("requests_total", "Requests by route and verdict"),
             &["route", "verdict"],
+        )?;
+        let categories = IntCounterVec::new(
+            Opts::new(
+                "categories_total",
+                "Decided requests by category found (once per request and category)",
+            ),
+            &["category"],
         )?;
         let stage_seconds = HistogramVec::new(
             HistogramOpts::new("stage_seconds", "Time per decision stage")
@@ -76,6 +86,7 @@ impl Metrics {
         let state_errors = IntCounter::new("state_errors_total", "Failed state-store operations")?;
         let audit_entries = IntCounter::new("audit_entries_total", "Audit entries written")?;
         registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(categories.clone()))?;
         registry.register(Box::new(stage_seconds.clone()))?;
         registry.register(Box::new(cache_lookups.clone()))?;
         registry.register(Box::new(upstream_responses.clone()))?;
@@ -88,6 +99,7 @@ impl Metrics {
         Ok(Metrics {
             registry,
             requests,
+            categories,
             stage_seconds,
             cache_lookups,
             upstream_responses,
@@ -110,6 +122,15 @@ impl Metrics {
     /// Counts a finished request.
     pub fn request(&self, route: &str, verdict: &str) {
         self.requests.with_label_values(&[route, verdict]).inc();
+    }
+
+    /// Counts the categories of one decided request.
+    pub fn categories(&self, categories: &[shared_core::Category]) {
+        for category in categories {
+            self.categories
+                .with_label_values(&[category.as_str()])
+                .inc();
+        }
     }
 
     /// The text exposition format.
