@@ -237,11 +237,21 @@ def test_redacted_values_never_reach_the_upstream_and_come_back(client):
     assert email not in json.dumps(upstream_requests()[-1]["body"])
 
 
+def category_count(analyzer, category):
+    """`mnemosyne_categories_total` for one category (0 before its first count)."""
+    prefix = f'mnemosyne_categories_total{{category="{category}"}} '
+    for line in httpx.get(analyzer.base + "/metrics").text.splitlines():
+        if line.startswith(prefix):
+            return int(float(line[len(prefix) :]))
+    return 0
+
+
 def test_text_files_are_read_and_images_pass_unread(analyzer, client):
     """A text file sent inline is triaged like any other text (and redacted inside, re-encoded);
     an image, which the firewall cannot read, passes under the default policy."""
     import base64
 
+    before = {c: category_count(analyzer, c) for c in ("unread_content", "pii")}
     with pytest.raises(openai.PermissionDeniedError) as err:
         chat(client, with_text_file(ATTACK))
     assert err.value.response.json()["error"]["code"] == "prompt_blocked"
@@ -259,9 +269,8 @@ def test_text_files_are_read_and_images_pass_unread(analyzer, client):
     raw = chat(client, image)
     assert raw.headers["x-mnemosyne-verdict"] == "allow"
     assert upstream_requests()[-1]["body"]["messages"][0]["content"][1] == image[1]
-    metrics = httpx.get(analyzer.base + "/metrics").text
-    assert 'mnemosyne_categories_total{category="unread_content"} 1' in metrics, metrics
-    assert 'mnemosyne_categories_total{category="pii"} 1' in metrics, metrics
+    after = {c: category_count(analyzer, c) for c in before}
+    assert after == {"unread_content": before["unread_content"] + 1, "pii": before["pii"] + 1}, after
 
 
 def test_models_pass_through(client):
