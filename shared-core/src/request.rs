@@ -1027,36 +1027,82 @@ fn collect_file(
     Ok(())
 }
 
-/// A file sent inline — a base64 data URL (`data:text/plain;base64,…`) or bare base64 — as
-/// `(header, text)` when its bytes are UTF-8 text without NUL bytes, whatever media type it
-/// declares (the declaration is the sender's; what reads as text is read). `None` for
-/// binary files, other data URLs and what is not base64.
+/// A file sent inline — a data URL (`data:text/plain;base64,…`, or percent-encoded
+/// `data:text/plain,…`) or bare base64 — as `(header, text)` when it decodes to UTF-8 text
+/// without NUL bytes, whatever media type it declares (the declaration is the sender's; what
+/// reads as text is read). `header` is what a redacted text is written back after, base64-encoded.
+/// `None` for binary files.
 fn inline_text_file(data: &str) -> Option<(String, String)> {
-    let (header, payload) = match data.strip_prefix("data:") {
-        Some(rest) => {
-            let comma = rest.find(',')?;
-            if !rest[..comma].to_ascii_lowercase().ends_with(";base64") {
-                return None;
-            }
-            data.split_at("data:".len() + comma + 1)
+    let is_data_url = data
+        .get(..5)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"));
+    let (header, bytes) = if is_data_url {
+        let comma = data.find(',')?;
+        let (meta, payload) = (&data[5..comma], &data[comma + 1..]);
+        if meta.to_ascii_lowercase().ends_with(";base64") {
+            (data[..=comma].to_string(), lenient_base64(payload))
+        } else {
+            (format!("data:{meta};base64,"), percent_decoded(payload))
         }
-        None => ("", data),
-    };
-    let compact: Vec<u8> = payload
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    let encoding = if compact.len() % 4 == 0 {
-        &data_encoding::BASE64
     } else {
-        &data_encoding::BASE64_NOPAD
+        (String::new(), lenient_base64(data))
     };
-    let bytes = encoding.decode(&compact).ok()?;
     if bytes.contains(&0) {
         return None;
     }
-    let text = String::from_utf8(bytes).ok()?;
-    Some((header.to_string(), text))
+    String::from_utf8(bytes).ok().map(|text| (header, text))
+}
+
+/// Base64 read as leniently as the most lenient decoders read it, so that no spelling of a text
+/// file reads as text upstream and as binary here: both alphabets (`+/` and `-_`), characters
+/// outside them skipped, trailing bits ignored, and `=` ending a group without ending the data
+/// (two padded encodings written one after the other are both read).
+fn lenient_base64(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3 + 2);
+    let (mut bits, mut count) = (0u32, 0u32);
+    for b in text.bytes() {
+        let value = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' => {
+                (bits, count) = (0, 0);
+                continue;
+            }
+            _ => continue,
+        };
+        bits = (bits << 6) | u32::from(value);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    out
+}
+
+/// `%XX` escapes decoded (a malformed one kept as written).
+fn percent_decoded(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |k: usize| bytes.get(k).and_then(|&b| char::from(b).to_digit(16));
+        match (bytes[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -1186,6 +1232,38 @@ mod tests {
             );
             assert!(req.unread.is_empty(), "{body}");
         }
+        // Spellings lenient decoders accept read the same: the URL-safe alphabet, trailing
+        // bits set, no padding, an upper-case scheme, percent-encoding, and two padded encodings
+        // one after the other (the second is the attack).
+        let attack_b64 = b64(attack.as_bytes());
+        for (data, expected) in [
+            ("aGk_Pz8-".to_string(), "hi???>".to_string()),
+            ("aGl=".to_string(), "hi".to_string()),
+            ("aGk".to_string(), "hi".to_string()),
+            ("DATA:text/plain;BASE64,aGk=".to_string(), "hi".to_string()),
+            (
+                "data:text/plain,hi%20there%2".to_string(),
+                "hi there%2".to_string(),
+            ),
+            (
+                format!("data:text/plain;base64,YQ=={attack_b64}"),
+                format!("a{attack}"),
+            ),
+        ] {
+            let body = serde_json::json!({"messages": [{"role": "user", "content": [
+                {"type": "file", "file": {"file_data": data}}]}]});
+            assert_eq!(texts_of(&body.to_string()), [expected], "{data}");
+        }
+        // A percent-encoded data URL is written back base64-encoded when redacted.
+        let body = r#"{"input":[{"role":"user","content":[{"type":"input_file","file_data":"data:text/plain,a%40b"}]}]}"#;
+        let rewritten = parse(body)
+            .unwrap()
+            .rewrite(&[Some("[EMAIL_1]".into())])
+            .unwrap();
+        assert!(
+            rewritten.contains(&format!("data:text/plain;base64,{}", b64(b"[EMAIL_1]"))),
+            "{rewritten}"
+        );
         // What is not read: binary files, files by reference, images, audio, unknown parts —
         // the first of each kind, with where it is.
         let pdf = b64(b"%PDF-1.7\n\x00\xff\xfe binary");
@@ -1198,7 +1276,7 @@ mod tests {
                 {{"type":"image_url","image_url":{{"url":"https://example.com/b.png"}}}},
                 {{"type":"hologram"}}]}},
               {{"role":"tool","content":[{{"type":"input_file","file_url":"https://example.com/r.pdf"}},
-                {{"type":"file","file":{{"file_data":"data:text/plain,not%20base64"}}}}]}}]}}"#
+                {{"type":"file","file":{{"file_data":"data:application/octet-stream,%00%01"}}}}]}}]}}"#
         );
         let req = parse(&body).unwrap();
         assert!(req.segments.is_empty(), "{:?}", req.segments);
