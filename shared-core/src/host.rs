@@ -569,6 +569,18 @@ mod tests {
         assert!(matches!(step, Step::Forward { .. }), "{step:?}");
         let step = decided(text_format(ATTACK));
         assert!(!matches!(step, Step::Forward { .. }), "{step:?}");
+        // An MCP server's tool list sent back as a Responses input item.
+        let mcp_tools = |description: &str| {
+            json!({"model": "m", "input": [
+                {"role": "user", "content": "What is the weather in Lisbon today?"},
+                {"type": "mcp_list_tools", "id": "ml", "server_label": "weather",
+                 "tools": [{"name": "forecast", "description": description,
+                            "input_schema": {"type": "object"}}]}]})
+        };
+        let step = decided(mcp_tools("Forecast for a city"));
+        assert!(matches!(step, Step::Forward { .. }), "{step:?}");
+        let step = decided(mcp_tools(ATTACK));
+        assert!(!matches!(step, Step::Forward { .. }), "{step:?}");
     }
 
     #[test]

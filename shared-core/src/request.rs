@@ -11,7 +11,9 @@
 //! - Responses API: `instructions` and `input` as a string or an array of items (messages with
 //!   string or part contents; tool results — `function_call_output`, `custom_tool_call_output`,
 //!   `computer_call_output`, `mcp_call` — whose `output` is a string or content parts; the
-//!   model's earlier `function_call`/`custom_tool_call` arguments and `reasoning` summaries);
+//!   model's earlier `function_call`/`custom_tool_call` arguments and `reasoning` summaries;
+//!   hosted-tool items sent back: file-search queries and results, code-interpreter code and
+//!   logs, an MCP server's tool list and errors);
 //! - `tools[].function.description` (and the deprecated `functions[].description`) and every
 //!   `description` and `title` in the tool's `parameters` schema (tool definitions can carry
 //!   injected instructions too), and likewise in a `response_format.json_schema` and the
@@ -527,6 +529,12 @@ const MESSAGE_FIELDS: &[&str] = &[
     "summary",
     "refusal",
     "tool_calls",
+    "queries",
+    "results",
+    "code",
+    "outputs",
+    "tools",
+    "error",
 ];
 /// The fields read from a content part (and an Assistants-style `text` object).
 const PART_FIELDS: &[&str] = &["text", "refusal", "value", "file", "file_data"];
@@ -835,6 +843,9 @@ fn collect_message(
             out,
         )?;
     }
+    if let Some(kind) = msg.get("type").and_then(Value::as_str) {
+        collect_hosted_tool_item(msg, kind, index, path, out)?;
+    }
     if let Some(calls) = msg.get("tool_calls") {
         let tp = with(path, Step::Key("tool_calls"));
         let Value::Array(calls) = calls else {
@@ -855,6 +866,89 @@ fn collect_message(
         }
     }
     Ok(())
+}
+
+/// The text in a Responses item of a hosted tool, sent back as input: file-search results,
+/// code-interpreter code and logs, an MCP server's tool list (descriptions and schemas — where a
+/// poisoned server hides instructions) and its errors. What the model wrote (queries, code) is
+/// read as the assistant's; what a tool returned, as tool text.
+fn collect_hosted_tool_item(
+    item: &Map<String, Value>,
+    kind: &str,
+    index: usize,
+    path: &[Step],
+    out: &mut Collector<'_>,
+) -> Result<(), Error> {
+    let message = Some(index);
+    match kind {
+        "file_search_call" => {
+            for (i, query) in list(item, "queries", path, out)?.iter().enumerate() {
+                let qp = with(&with(path, Step::Key("queries")), Step::Index(i));
+                match query {
+                    Value::String(q) => out.push(Role::Assistant, message, q, qp)?,
+                    _ => return Err(wrong(&qp, "a string")),
+                }
+            }
+            for (i, result) in list(item, "results", path, out)?.iter().enumerate() {
+                let rp = with(&with(path, Step::Key("results")), Step::Index(i));
+                let Value::Object(result) = result else {
+                    return Err(wrong(&rp, "a search result object"));
+                };
+                check_keys(result, &["text"], &rp)?;
+                collect_message_text(result, "text", Role::Tool, index, &rp, out)?;
+            }
+        }
+        "code_interpreter_call" => {
+            collect_message_text(item, "code", Role::Assistant, index, path, out)?;
+            for (i, output) in list(item, "outputs", path, out)?.iter().enumerate() {
+                let op = with(&with(path, Step::Key("outputs")), Step::Index(i));
+                let Value::Object(output) = output else {
+                    return Err(wrong(&op, "a code interpreter output object"));
+                };
+                check_keys(output, &["logs"], &op)?;
+                match output.get("logs") {
+                    Some(_) => collect_message_text(output, "logs", Role::Tool, index, &op, out)?,
+                    None => out.unread(unread_kind(output), Role::Tool, message, &op),
+                }
+            }
+        }
+        "mcp_list_tools" => {
+            for (i, tool) in list(item, "tools", path, out)?.iter().enumerate() {
+                let tp = with(&with(path, Step::Key("tools")), Step::Index(i));
+                let Value::Object(tool) = tool else {
+                    return Err(wrong(&tp, "a tool object"));
+                };
+                check_keys(tool, &["description", "input_schema"], &tp)?;
+                collect_message_text(tool, "description", Role::Tool, index, &tp, out)?;
+                if let Some(schema) = tool.get("input_schema") {
+                    collect_schema_text(schema, &with(&tp, Step::Key("input_schema")), out)?;
+                }
+            }
+        }
+        "mcp_call" => collect_message_text(item, "error", Role::Tool, index, path, out)?,
+        "image_generation_call" if item.get("result").is_some_and(|r| !r.is_null()) => {
+            out.unread(UnreadKind::Image, Role::Assistant, message, path)
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// An item's array field (empty when absent or `null`), within the part cap.
+fn list<'v>(
+    item: &'v Map<String, Value>,
+    key: &'static str,
+    path: &[Step],
+    out: &Collector<'_>,
+) -> Result<&'v [Value], Error> {
+    match item.get(key) {
+        Some(Value::Array(items)) => {
+            within(items.len(), out.limits.max_parts, key)?;
+            Ok(items)
+        }
+        Some(Value::Null) | None => Ok(&[]),
+        Some(_) => Err(wrong(&with(path, Step::Key(key)), "an array")),
+    }
 }
 
 /// A message field that is a string (read as the message's text), `null` or absent.
@@ -1181,6 +1275,73 @@ mod tests {
         let e = parse(r#"{"messages":[{"role":"user","Content":"x"}]}"#).unwrap_err();
         assert_eq!((e.code(), e.http_status()), ("ambiguous_key", 400));
         assert!(e.to_string().contains("spell it `content`"), "{e}");
+    }
+
+    #[test]
+    fn hosted_tool_items_sent_back_are_read() {
+        let body = r#"{"input":[
+            {"type":"file_search_call","id":"fs","status":"completed","queries":["q1"],
+             "results":[{"file_id":"f","filename":"a.txt","score":0.9,"text":"r1"}]},
+            {"type":"code_interpreter_call","id":"ci","code":"print(1)","container_id":"c",
+             "outputs":[{"type":"logs","logs":"l1"},{"type":"image","url":"https://x/y.png"}]},
+            {"type":"mcp_list_tools","id":"ml","server_label":"s","tools":[{"name":"t","description":"d1",
+             "input_schema":{"type":"object","properties":{"p":{"type":"string","description":"d2"}}}}]},
+            {"type":"mcp_call","id":"mc","name":"t","arguments":"{}","server_label":"s","error":"e1"},
+            {"type":"image_generation_call","id":"ig","status":"completed","result":"iVBORw0KGgo="}]}"#;
+        let req = parse(body).unwrap();
+        let read: Vec<(&str, Role)> = req
+            .segments
+            .iter()
+            .map(|s| (s.text.as_str(), s.role))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("q1", Role::Assistant),
+                ("r1", Role::Tool),
+                ("print(1)", Role::Assistant),
+                ("l1", Role::Tool),
+                ("d1", Role::Tool),
+                ("d2", Role::Tool),
+                ("t", Role::Tool),
+                ("{}", Role::Tool),
+                ("e1", Role::Tool),
+            ]
+        );
+        let unread: Vec<(&str, &str)> = req
+            .unread
+            .iter()
+            .map(|u| (u.kind.as_str(), u.path.as_str()))
+            .collect();
+        assert_eq!(unread, [("image", "input[1].outputs[1]")]);
+        for (body, code) in [
+            (
+                r#"{"input":[{"type":"file_search_call","results":"x"}]}"#,
+                "invalid_type",
+            ),
+            (
+                r#"{"input":[{"type":"file_search_call","results":[3]}]}"#,
+                "invalid_type",
+            ),
+            (
+                r#"{"input":[{"type":"file_search_call","queries":[1]}]}"#,
+                "invalid_type",
+            ),
+            (
+                r#"{"input":[{"type":"file_search_call","results":[{"TEXT":"x"}]}]}"#,
+                "ambiguous_key",
+            ),
+            (
+                r#"{"input":[{"type":"mcp_list_tools","tools":[{"Description":"x"}]}]}"#,
+                "ambiguous_key",
+            ),
+            (
+                r#"{"input":[{"type":"code_interpreter_call","outputs":[{"type":"logs","logs":5}]}]}"#,
+                "invalid_type",
+            ),
+        ] {
+            assert_eq!(parse(body).unwrap_err().code(), code, "{body}");
+        }
     }
 
     #[test]
