@@ -5,7 +5,8 @@
 //! Accepted shapes:
 //! - chat completions: `messages[]` with `content` as a string, an array of content parts
 //!   (`{"type":"text","text":…}`, `input_text`, `output_text`, `refusal`), or `null`; every role,
-//!   including `tool`/`function` results; a message's `name` and an assistant's `refusal`;
+//!   including `tool`/`function` results; a message's `name` and an assistant's `refusal` and
+//!   deprecated `function_call.arguments`;
 //!   `tool_calls[].function.arguments`;
 //! - legacy completions: `prompt` as a string or an array of strings;
 //! - Responses API: `instructions` and `input` as a string or an array of items (messages with
@@ -535,6 +536,7 @@ const MESSAGE_FIELDS: &[&str] = &[
     "outputs",
     "tools",
     "error",
+    "function_call",
 ];
 /// The fields read from a content part (and an Assistants-style `text` object).
 const PART_FIELDS: &[&str] = &["text", "refusal", "value", "file", "file_data"];
@@ -845,6 +847,18 @@ fn collect_message(
     }
     if let Some(kind) = msg.get("type").and_then(Value::as_str) {
         collect_hosted_tool_item(msg, kind, index, path, out)?;
+    }
+    // The deprecated single `function_call` of a chat assistant message (before `tool_calls`).
+    if let Some(call) = msg.get("function_call") {
+        let fp = with(path, Step::Key("function_call"));
+        match call {
+            Value::Object(call) => {
+                check_keys(call, TOOL_FIELDS, &fp)?;
+                collect_message_text(call, "arguments", role, index, &fp, out)?;
+            }
+            Value::Null => {}
+            _ => return Err(wrong(&fp, "a function call object")),
+        }
     }
     if let Some(calls) = msg.get("tool_calls") {
         let tp = with(path, Step::Key("tool_calls"));
@@ -1345,7 +1359,7 @@ mod tests {
     }
 
     #[test]
-    fn an_assistant_refusal_is_read() {
+    fn an_assistant_refusal_and_legacy_function_call_are_read() {
         let body = r#"{"messages":[{"role":"assistant","content":null,"refusal":"I can't help with that."}]}"#;
         assert_eq!(texts_of(body), ["I can't help with that."]);
         assert_eq!(parse(body).unwrap().segments[0].role, Role::Assistant);
@@ -1353,6 +1367,15 @@ mod tests {
         assert_eq!(e.code(), "invalid_type");
         let e = parse(r#"{"messages":[{"role":"assistant","Refusal":"x"}]}"#).unwrap_err();
         assert_eq!(e.code(), "ambiguous_key");
+        // So are the arguments of the deprecated single `function_call`.
+        let body = r#"{"messages":[{"role":"assistant","content":null,"function_call":{"name":"f","arguments":"{\"q\":1}"}}]}"#;
+        assert_eq!(texts_of(body), [r#"{"q":1}"#]);
+        for bad in [
+            r#"{"messages":[{"role":"assistant","function_call":"f"}]}"#,
+            r#"{"messages":[{"role":"assistant","function_call":{"arguments":7}}]}"#,
+        ] {
+            assert_eq!(parse(bad).unwrap_err().code(), "invalid_type", "{bad}");
+        }
     }
 
     fn b64(bytes: &[u8]) -> String {
