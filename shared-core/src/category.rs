@@ -30,8 +30,9 @@ pub enum Category {
     /// Never raises the score; it caps a score-based block at escalate so the analyzer decides.
     Discussion,
     /// Content the firewall passed on without reading it: images, audio, video, files that are
-    /// not text, files sent by reference. Never raises the score; flagged by default, and a
-    /// policy can block (or escalate) requests that carry it.
+    /// not text, files sent by reference, tools the upstream runs itself (what they fetch never
+    /// passes the firewall). Never raises the score; flagged by default, and a policy can block
+    /// (or escalate) requests that carry it.
     UnreadContent,
 }
 

@@ -115,6 +115,9 @@ pub enum UnreadKind {
     File,
     /// A part type the parser does not know, without a `text` field.
     Other,
+    /// A tool the upstream runs itself (`web_search`, `file_search`, a remote `mcp` server…):
+    /// what it fetches reaches the model without passing the firewall.
+    HostedTool,
 }
 
 impl UnreadKind {
@@ -126,6 +129,7 @@ impl UnreadKind {
             UnreadKind::Video => "video",
             UnreadKind::File => "file",
             UnreadKind::Other => "other_part",
+            UnreadKind::HostedTool => "hosted_tool",
         }
     }
 }
@@ -742,6 +746,11 @@ fn collect_tool_definitions(
         // Chat Completions nests the description under `function`; Responses and the legacy
         // `functions` put it on the definition itself.
         check_tool_keys(tool, &p)?;
+        if let Some(kind) = tool.get("type").and_then(Value::as_str) {
+            if !CLIENT_TOOL_TYPES.contains(&kind) {
+                out.unread(UnreadKind::HostedTool, Role::Tool, None, &p);
+            }
+        }
         let (holder, hp) = match tool.get("function") {
             Some(f @ Value::Object(_)) => (f, with(&p, Step::Key("function"))),
             _ => (tool, p),
@@ -762,6 +771,18 @@ fn collect_tool_definitions(
     }
     Ok(())
 }
+
+/// Tool types the client runs (their results come back as items this parser reads); any other
+/// type is a tool the upstream runs itself.
+const CLIENT_TOOL_TYPES: &[&str] = &[
+    "function",
+    "custom",
+    "local_shell",
+    "shell",
+    "apply_patch",
+    "computer_use_preview",
+    "computer_use",
+];
 
 /// A top-level field that is a string (read as `role`'s text), `null` or absent.
 fn collect_optional_text(
@@ -1356,6 +1377,21 @@ mod tests {
         ] {
             assert_eq!(parse(body).unwrap_err().code(), code, "{body}");
         }
+    }
+
+    #[test]
+    fn tools_the_upstream_runs_itself_are_noted_unread() {
+        let body = r#"{"input":"hi","tools":[{"type":"function","name":"f","description":"d"},
+            {"type":"custom","name":"g"},{"type":"web_search"},{"type":"mcp","server_label":"s","server_url":"https://m"}]}"#;
+        let req = parse(body).unwrap();
+        let unread: Vec<(&str, &str)> = req
+            .unread
+            .iter()
+            .map(|u| (u.kind.as_str(), u.path.as_str()))
+            .collect();
+        assert_eq!(unread, [("hosted_tool", "tools[2]")]);
+        let chat = r#"{"messages":[],"tools":[{"type":"function","function":{"name":"f"}}]}"#;
+        assert!(parse(chat).unwrap().unread.is_empty());
     }
 
     #[test]
