@@ -943,7 +943,12 @@ fn collect_hosted_tool_item(
                 check_keys(output, &["logs"], &op)?;
                 match output.get("logs") {
                     Some(_) => collect_message_text(output, "logs", Role::Tool, index, &op, out)?,
-                    None => out.unread(unread_kind(output), Role::Tool, message, &op),
+                    None => out.unread(
+                        media_kind(output).unwrap_or(UnreadKind::Other),
+                        Role::Tool,
+                        message,
+                        &op,
+                    ),
                 }
             }
         }
@@ -1093,50 +1098,70 @@ fn collect_part(
             read = true;
         }
     }
-    if read {
-        return Ok(());
-    }
     // Chat Completions nests a file under `file`; the Responses API's `input_file` puts
-    // `file_data` (or `file_id`, `file_url`) on the part itself.
+    // `file_data` (or `file_id`, `file_url`) on the part itself. Read whatever else the part
+    // has: a part with text may carry a file or an image beside it, and the upstream may read
+    // that instead.
+    let mut file = false;
     match obj.get("file") {
-        Some(Value::Object(file)) => {
+        Some(Value::Object(f)) => {
             let fp = with(path, Step::Key("file"));
-            check_keys(file, FILE_FIELDS, &fp)?;
-            return collect_file(file, role, message, &fp, out);
+            check_keys(f, FILE_FIELDS, &fp)?;
+            collect_file(f, role, message, &fp, out)?;
+            file = true;
         }
         Some(Value::Null) | None => {}
         Some(_) => return Err(wrong(&with(path, Step::Key("file")), "a file object")),
     }
-    if obj.contains_key("file_data") {
-        return collect_file(obj, role, message, path, out);
+    if FILE_SOURCES
+        .iter()
+        .any(|k| obj.get(*k).is_some_and(|v| !v.is_null()))
+    {
+        collect_file(obj, role, message, path, out)?;
+        file = true;
     }
-    out.unread(unread_kind(obj), role, message, path);
+    let media = media_kind(obj);
+    if let Some(kind) = media {
+        out.unread(kind, role, message, path);
+    } else if !read && !file {
+        let kind = match obj.get("type").and_then(Value::as_str) {
+            Some(t) if t.contains("file") => UnreadKind::File,
+            _ => UnreadKind::Other,
+        };
+        out.unread(kind, role, message, path);
+    }
     Ok(())
 }
 
-/// What a part without text carries, from its `type` (or, without one, its keys).
-fn unread_kind(part: &Map<String, Value>) -> UnreadKind {
-    let named = |word: &str| {
-        part.get("type")
-            .and_then(Value::as_str)
-            .is_some_and(|t| t.contains(word))
-            || part.keys().any(|k| k.contains(word))
+/// Where a file part's content comes from: inline, or by reference.
+const FILE_SOURCES: [&str; 3] = ["file_data", "file_id", "file_url"];
+
+/// The image, audio or video a part carries, from its `type` or a non-null key naming one
+/// (`image_url`, `input_audio`, `video_url`…).
+fn media_kind(part: &Map<String, Value>) -> Option<UnreadKind> {
+    let kind_of = |name: &str| {
+        [
+            ("image", UnreadKind::Image),
+            ("audio", UnreadKind::Audio),
+            ("video", UnreadKind::Video),
+        ]
+        .into_iter()
+        .find(|(word, _)| name.contains(word))
+        .map(|(_, kind)| kind)
     };
-    if named("image") {
-        UnreadKind::Image
-    } else if named("audio") {
-        UnreadKind::Audio
-    } else if named("video") {
-        UnreadKind::Video
-    } else if named("file") {
-        UnreadKind::File
-    } else {
-        UnreadKind::Other
-    }
+    part.get("type")
+        .and_then(Value::as_str)
+        .and_then(kind_of)
+        .or_else(|| {
+            part.iter()
+                .filter(|(_, v)| !v.is_null())
+                .find_map(|(k, _)| kind_of(k))
+        })
 }
 
-/// A file object: its `file_data` read as text when it is a text file sent inline; anything
-/// else (a binary file, a file by reference) noted as unread.
+/// A file object: its `file_data` read as text when it is a text file sent inline; a binary
+/// file, or a file by reference (`file_id`, `file_url` — also beside `file_data`, since an
+/// upstream may prefer it), noted as unread.
 fn collect_file(
     file: &Map<String, Value>,
     role: Role,
@@ -1145,13 +1170,19 @@ fn collect_file(
     out: &mut Collector<'_>,
 ) -> Result<(), Error> {
     let dp = with(path, Step::Key("file_data"));
+    let mut unread = FILE_SOURCES[1..]
+        .iter()
+        .any(|k| file.get(*k).is_some_and(|v| !v.is_null()));
     match file.get("file_data") {
         Some(Value::String(data)) => match inline_text_file(data) {
             Some((header, text)) => out.push_segment(role, message, text, dp, Some(header))?,
-            None => out.unread(UnreadKind::File, role, message, path),
+            None => unread = true,
         },
-        Some(Value::Null) | None => out.unread(UnreadKind::File, role, message, path),
+        Some(Value::Null) | None => unread = true,
         Some(_) => return Err(wrong(&dp, "a string")),
+    }
+    if unread {
+        out.unread(UnreadKind::File, role, message, path);
     }
     Ok(())
 }
@@ -1512,6 +1543,30 @@ mod tests {
                 ("file", "messages[0].content[1].file", Role::User),
                 ("audio", "messages[0].content[3]", Role::User),
                 ("other_part", "messages[0].content[5]", Role::User),
+            ]
+        );
+        // A part with text is still read for what else it carries: a file beside the text is
+        // read (or noted), an image or a file by reference beside it noted.
+        let body = format!(
+            r#"{{"messages":[{{"role":"user","content":[
+                {{"type":"file","text":"benign","file":{{"file_data":"{}"}}}},
+                {{"type":"input_text","text":"x","image_url":"https://example.com/a.png"}},
+                {{"type":"input_file","text":"y","file_url":"https://example.com/r.pdf"}},
+                {{"type":"file","file":{{"file_data":"aGk=","file_id":"file-1"}}}}]}}]}}"#,
+            b64(attack.as_bytes())
+        );
+        let req = parse(&body).unwrap();
+        assert_eq!(texts_of(&body), ["benign", attack, "x", "y", "hi"]);
+        let unread: Vec<(&str, &str)> = req
+            .unread
+            .iter()
+            .map(|u| (u.kind.as_str(), u.path.as_str()))
+            .collect();
+        assert_eq!(
+            unread,
+            [
+                ("image", "messages[0].content[1]"),
+                ("file", "messages[0].content[2]"),
             ]
         );
         // Wrong types and keys a lenient parser would read as the field are refused.
