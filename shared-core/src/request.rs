@@ -1376,11 +1376,7 @@ mod tests {
                 ("e1", Role::Tool),
             ]
         );
-        let unread: Vec<(&str, &str)> = req
-            .unread
-            .iter()
-            .map(|u| (u.kind.as_str(), u.path.as_str()))
-            .collect();
+        let unread = unread_of(&req);
         assert_eq!(unread, [("image", "input[1].outputs[1]")]);
         for (body, code) in [
             (
@@ -1417,11 +1413,7 @@ mod tests {
         let body = r#"{"input":"hi","tools":[{"type":"function","name":"f","description":"d"},
             {"type":"custom","name":"g"},{"type":"web_search"},{"type":"mcp","server_label":"s","server_url":"https://m"}]}"#;
         let req = parse(body).unwrap();
-        let unread: Vec<(&str, &str)> = req
-            .unread
-            .iter()
-            .map(|u| (u.kind.as_str(), u.path.as_str()))
-            .collect();
+        let unread = unread_of(&req);
         assert_eq!(unread, [("hosted_tool", "tools[2]")]);
         let chat = r#"{"messages":[],"tools":[{"type":"function","function":{"name":"f"}}]}"#;
         assert!(parse(chat).unwrap().unread.is_empty());
@@ -1445,6 +1437,14 @@ mod tests {
         ] {
             assert_eq!(parse(bad).unwrap_err().code(), "invalid_type", "{bad}");
         }
+    }
+
+    /// Kind and path of each part a request passed on unread.
+    fn unread_of(req: &Request) -> Vec<(&str, &str)> {
+        req.unread
+            .iter()
+            .map(|u| (u.kind.as_str(), u.path.as_str()))
+            .collect()
     }
 
     fn b64(bytes: &[u8]) -> String {
@@ -1559,11 +1559,7 @@ mod tests {
         );
         let req = parse(&body).unwrap();
         assert_eq!(texts_of(&body), ["benign", attack, "x", "y", "hi"]);
-        let unread: Vec<(&str, &str)> = req
-            .unread
-            .iter()
-            .map(|u| (u.kind.as_str(), u.path.as_str()))
-            .collect();
+        let unread = unread_of(&req);
         assert_eq!(
             unread,
             [
