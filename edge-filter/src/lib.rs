@@ -94,7 +94,7 @@ fn cors_headers(env: &Env, headers: &Headers) -> Result<()> {
         headers.set("access-control-allow-origin", &origin)?;
         headers.set(
             "access-control-expose-headers",
-            "x-mnemosyne-verdict, x-mnemosyne-score, x-mnemosyne-request-id",
+            "x-mnemosyne-verdict, x-mnemosyne-score, x-mnemosyne-request-id, x-mnemosyne-categories, x-mnemosyne-monitor, x-mnemosyne-analyzer",
         )?;
     }
     Ok(())
@@ -157,7 +157,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Step::Escalate {
             body: analyze,
             forward_body,
-            edge_score,
+            edge,
         } => {
             let fail_mode = match var(&env, "FAIL_MODE").as_deref() {
                 Some("open") => FailMode::Open,
@@ -174,7 +174,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
             // The original body is forwarded unless the core redacted it.
             let forward_body =
                 forward_body.or_else(|| Some(String::from_utf8_lossy(&body).into_owned()));
-            host::escalation_step(reply, fail_mode, forward_body, &id, edge_score)
+            host::escalation_step(reply, fail_mode, forward_body, &id, &edge)
         }
         Step::Forward {
             body: None,

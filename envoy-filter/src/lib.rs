@@ -25,7 +25,7 @@ use core::time::Duration;
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
-use shared_core::host::{self, AnalyzerReply, Step};
+use shared_core::host::{self, AnalyzerReply, EdgeOpinion, Step};
 use shared_core::Engine;
 
 use crate::config::FilterConfig;
@@ -115,7 +115,7 @@ impl RootContext for Root {
 /// What an escalated request waits with.
 struct Pending {
     forward_body: Option<String>,
-    edge_score: f32,
+    edge: EdgeOpinion,
     body_size: usize,
 }
 
@@ -171,7 +171,7 @@ impl Context for Request {
             self.shared.config.fail_mode,
             pending.forward_body,
             &self.request_id,
-            pending.edge_score,
+            &pending.edge,
         );
         if self.apply(step, pending.body_size) == Action::Continue {
             self.resume_http_request();
@@ -319,7 +319,7 @@ impl Request {
             Step::Escalate {
                 body,
                 forward_body,
-                edge_score,
+                edge,
             } => {
                 let Some(analyzer) = self.shared.config.analyzer.clone() else {
                     let step = host::escalation_step(
@@ -327,7 +327,7 @@ impl Request {
                         self.shared.config.fail_mode,
                         forward_body,
                         &self.request_id,
-                        edge_score,
+                        &edge,
                     );
                     return self.apply(step, body_size);
                 };
@@ -353,7 +353,7 @@ impl Request {
                     Ok(_) => {
                         self.pending = Some(Pending {
                             forward_body,
-                            edge_score,
+                            edge,
                             body_size,
                         });
                         Action::Pause
@@ -368,7 +368,7 @@ impl Request {
                             self.shared.config.fail_mode,
                             forward_body,
                             &self.request_id,
-                            edge_score,
+                            &edge,
                         );
                         self.apply(step, body_size)
                     }

@@ -27,6 +27,27 @@ pub const HEADER_CATEGORIES: &str = "x-mnemosyne-categories";
 /// Header (monitor mode) carrying the decision enforcement would have made.
 pub const HEADER_MONITOR: &str = "x-mnemosyne-monitor";
 
+/// The `x-mnemosyne-categories` value: category names, comma-separated, each once, in order.
+///
+/// ```
+/// use shared_core::{contract, Category};
+/// let value = contract::categories_header(&[Category::Pii, Category::UnreadContent, Category::Pii]);
+/// assert_eq!(value, "pii,unread_content");
+/// ```
+pub fn categories_header(categories: &[Category]) -> String {
+    let mut out = String::new();
+    for (i, category) in categories.iter().enumerate() {
+        if categories[..i].contains(category) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(category.as_str());
+    }
+    out
+}
+
 /// The `403` body for a blocked request.
 pub fn block_body(verdict: &Verdict, request_id: &str) -> String {
     let categories: Vec<&str> = verdict

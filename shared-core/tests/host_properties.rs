@@ -101,16 +101,29 @@ proptest! {
 
 mod analyzer_replies {
     use proptest::prelude::*;
-    use shared_core::host::{escalation_step, AnalyzerReply, FailMode, Step};
+    use shared_core::host::{escalation_step, AnalyzerReply, EdgeOpinion, FailMode, Step};
+
+    fn headers_of(step: &Step) -> &[(&'static str, String)] {
+        match step {
+            Step::Forward { headers, .. } | Step::Reject { headers, .. } => headers,
+            Step::Escalate { .. } => &[],
+        }
+    }
 
     proptest! {
         /// Whatever the analyzer (or something pretending to be it) answers, the edge forwards
         /// or blocks; fail-closed never forwards anything but a well-formed `allow`.
         #[test]
-        fn any_reply_is_forward_or_block(status in 0u16..600, body in prop::collection::vec(any::<u8>(), 0..300), verdict in "(allow|block|escalate|ALLOW|)", score in -1.0f32..2.0) {
-            let json = format!(r#"{{"verdict":"{verdict}","score":{score}}}"#);
+        fn any_reply_is_forward_or_block(status in 0u16..600, body in prop::collection::vec(any::<u8>(), 0..300), verdict in "(allow|block|escalate|ALLOW|)", score in -1.0f32..2.0, categories in prop::collection::vec("(pii|jailbreak|\\PC{0,12})", 0..4)) {
+            let json = serde_json::json!({"verdict": verdict, "score": score, "categories": categories}).to_string();
+            let edge = EdgeOpinion { score: 0.5, categories: Vec::new() };
             for bytes in [body.as_slice(), json.as_bytes()] {
-                let step = escalation_step(AnalyzerReply::Answered { status, body: bytes }, FailMode::Closed, None, "r", 0.5);
+                let step = escalation_step(AnalyzerReply::Answered { status, body: bytes }, FailMode::Closed, None, "r", &edge);
+                // Whatever the analyzer names, every header value is safe to send
+                // (no line breaks or non-ASCII smuggled into a header).
+                for (_, value) in headers_of(&step) {
+                    prop_assert!(value.bytes().all(|b| b.is_ascii_graphic()), "{value:?}");
+                }
                 let forwarded = matches!(step, Step::Forward { .. });
                 let escalated = matches!(step, Step::Escalate { .. });
                 prop_assert!(!escalated);

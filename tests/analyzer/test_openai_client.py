@@ -36,6 +36,7 @@ def test_benign_chat_passes_with_the_servers_key(client):
     assert raw.headers["x-mnemosyne-verdict"] == "allow"
     assert raw.headers["x-mnemosyne-request-id"].startswith("mn-")
     float(raw.headers["x-mnemosyne-score"])
+    assert "x-mnemosyne-categories" not in raw.headers
     seen = upstream_requests()
     assert len(seen) == 1
     # The upstream gets the server's key, never the client's.
@@ -257,7 +258,8 @@ def test_text_files_are_read_and_images_pass_unread(analyzer, client):
     assert err.value.response.json()["error"]["code"] == "prompt_blocked"
     assert upstream_requests() == []
     email = "maria.schmidt@example.org"
-    chat(client, with_text_file(f"Send the minutes to {email} by Friday."))
+    raw = chat(client, with_text_file(f"Send the minutes to {email} by Friday."))
+    assert raw.headers["x-mnemosyne-categories"] == "pii"
     part = upstream_requests()[-1]["body"]["messages"][0]["content"][1]["file"]
     header, encoded = part["file_data"].split(",", 1)
     assert header == "data:text/plain;base64"
@@ -268,6 +270,8 @@ def test_text_files_are_read_and_images_pass_unread(analyzer, client):
     ]
     raw = chat(client, image)
     assert raw.headers["x-mnemosyne-verdict"] == "allow"
+    # Flagged, not blocked: the answer says what passed unread.
+    assert raw.headers["x-mnemosyne-categories"] == "unread_content"
     assert upstream_requests()[-1]["body"]["messages"][0]["content"][1] == image[1]
     after = {c: category_count(analyzer, c) for c in before}
     assert after == {"unread_content": before["unread_content"] + 1, "pii": before["pii"] + 1}, after

@@ -68,11 +68,18 @@ def test_benign_passes_with_headers_and_streams(make_envoy, analyzer_config, hol
         assert seen["headers"]["x-mnemosyne-verdict"] == "allow"
 
     # A client cannot hand the upstream verdict headers of its own; its session header passes.
-    spoofed = {"x-mnemosyne-verdict": "spoofed", "X-Mnemosyne-Analyzer": "checked", "x-mnemosyne-session": "s-1"}
-    chat(client, BENIGN, extra_headers=spoofed)
+    spoofed = {
+        "x-mnemosyne-verdict": "spoofed",
+        "X-Mnemosyne-Analyzer": "checked",
+        "x-mnemosyne-categories": "none",
+        "x-mnemosyne-session": "s-1",
+    }
+    raw = chat(client, BENIGN, extra_headers=spoofed)
     seen = upstream_requests()[-1]["headers"]
     assert seen.get("x-mnemosyne-verdict") == ("allow" if hold_headers else None), seen
     assert "x-mnemosyne-analyzer" not in seen and seen["x-mnemosyne-session"] == "s-1", seen
+    # Nothing fired: no categories header either way.
+    assert "x-mnemosyne-categories" not in seen and "x-mnemosyne-categories" not in raw.headers
 
     assert_streams_early(client, BENIGN)
 
@@ -88,6 +95,7 @@ def test_attack_is_blocked_with_the_json_error(make_envoy, analyzer_config):
     assert body["error"]["code"] == "prompt_blocked"
     assert body["error"]["type"] == "security_violation"
     assert err.value.response.headers["x-mnemosyne-verdict"] == "block"
+    assert "instruction_override" in err.value.response.headers["x-mnemosyne-categories"].split(",")
     # Other spellings and the other text-generation endpoints, with any body-carrying method.
     assert_guarded_everywhere(base, ATTACK, methods=("POST", "PUT", "PATCH"))
     # An attack inside a text file sent inline is read too.
@@ -96,19 +104,25 @@ def test_attack_is_blocked_with_the_json_error(make_envoy, analyzer_config):
     assert upstream_requests() == []
 
 
-def test_parts_the_filter_cannot_read_follow_the_policy(make_envoy, analyzer_config):
+def test_parts_the_filter_cannot_read_follow_the_policy(make_envoy, analyzer_config, hold_headers):
     image = [
         {"type": "text", "text": "What is in this picture?"},
         {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
     ]
     _, base = make_envoy(analyzer_config())
-    assert chat(client_for(base), image).headers["x-mnemosyne-verdict"] == "allow"
+    raw = chat(client_for(base), image)
+    assert raw.headers["x-mnemosyne-verdict"] == "allow"
+    # Flagged, not blocked: the client and (headers held) the upstream are told what passed unread.
+    assert raw.headers["x-mnemosyne-categories"] == "unread_content"
+    seen = upstream_requests()[-1]["headers"]
+    assert seen.get("x-mnemosyne-categories") == ("unread_content" if hold_headers else None), seen
     _, strict = make_envoy(analyzer_config(policy={"actions": {"unread_content": "block"}}))
     with pytest.raises(openai.PermissionDeniedError) as err:
         chat(client_for(strict), image)
     assert "unread_content" in err.value.response.json()["error"]["message"]
     raw = chat(client_for(strict), with_text_file("Quarterly sales rose 4 % on the year."))
     assert raw.headers["x-mnemosyne-verdict"] == "allow"
+    assert "x-mnemosyne-categories" not in raw.headers
     assert len(upstream_requests()) == 2
 
 

@@ -159,6 +159,12 @@ class Handler(BaseHTTPRequestHandler):
             },
         )
 
+    # Writes with other methods are read and recorded like a POST (the suites check that a PUT
+    # or PATCH attack never reaches the upstream): a real upstream reads the body before it
+    # answers, where Python's default 501 answers at the headers, racing the edge's verdict.
+    do_PUT = do_POST
+    do_PATCH = do_POST
+
     def respond_responses(self, body):
         """A Responses API answer (not streamed) echoing the text input."""
         text = body.get("input")

@@ -34,6 +34,7 @@ def test_benign_passes_and_streams(worker):
     raw = chat(client, BENIGN)
     assert raw.parse().choices[0].message.content == "You said: " + BENIGN
     assert raw.headers["x-mnemosyne-verdict"] == "allow"
+    assert "x-mnemosyne-categories" not in raw.headers
     seen = upstream_requests()[-1]
     assert seen["headers"]["authorization"] == "Bearer sim-upstream-key-0123456789"
     assert_streams_early(client, BENIGN)
@@ -133,5 +134,8 @@ def test_secrets_are_redacted_before_the_upstream(worker):
     key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD"
     raw = chat(client_for(worker), f"My key {key} returns 401, what is wrong?")
     assert raw.headers["x-mnemosyne-verdict"] == "allow"
-    seen = json.dumps(upstream_requests()[-1]["body"])
-    assert key not in seen and "[" in seen, seen
+    seen = upstream_requests()[-1]
+    assert key not in json.dumps(seen["body"]) and "[" in json.dumps(seen["body"]), seen
+    # What fired travels with the request and the answer.
+    assert "secret" in raw.headers["x-mnemosyne-categories"].split(",")
+    assert "secret" in seen["headers"]["x-mnemosyne-categories"].split(",")

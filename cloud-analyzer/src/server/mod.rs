@@ -20,7 +20,10 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use shared_core::contract::{HEADER_MONITOR, HEADER_REQUEST_ID, HEADER_SCORE, HEADER_VERDICT};
+use shared_core::contract::{
+    categories_header, HEADER_CATEGORIES, HEADER_MONITOR, HEADER_REQUEST_ID, HEADER_SCORE,
+    HEADER_VERDICT,
+};
 use shared_core::{Engine, Error, Request};
 use subtle::ConstantTimeEq;
 
@@ -429,8 +432,8 @@ async fn read_body(
     Ok(out.freeze())
 }
 
-/// Adds the contract headers (`x-mnemosyne-verdict`, `-score`, `-request-id`, and `-monitor` in
-/// monitor mode) to a response.
+/// Adds the contract headers (`x-mnemosyne-verdict`, `-score`, `-request-id`, `-categories` when
+/// a category fired, and `-monitor` in monitor mode) to a response.
 fn contract_headers(response: &mut Response, outcome: Option<&Outcome>, id: &str) {
     let h = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(id) {
@@ -442,6 +445,11 @@ fn contract_headers(response: &mut Response, outcome: Option<&Outcome>, id: &str
         }
         if let Ok(v) = HeaderValue::from_str(&format!("{:.3}", o.score)) {
             h.insert(HEADER_SCORE, v);
+        }
+        if !o.edge.categories.is_empty() {
+            if let Ok(v) = HeaderValue::from_str(&categories_header(&o.edge.categories)) {
+                h.insert(HEADER_CATEGORIES, v);
+            }
         }
         if o.monitor {
             if let Ok(v) = HeaderValue::from_str(o.would.as_str()) {
