@@ -12,6 +12,10 @@ pub enum Category {
     PromptExtraction,
     /// Role/persona jailbreaks: DAN, developer mode, "no restrictions", evil confidants.
     Jailbreak,
+    /// A request for seriously harmful help — the goal a jailbreak wraps: weapons, drug
+    /// synthesis, malware, fraud, violence, exploitation of children. Not an input of the
+    /// learned models; flagged by default, and a policy can block (or escalate) it.
+    HarmfulRequest,
     /// Chat-template and delimiter injection: `<|im_start|>`, `[INST]`, fake `Assistant:` turns.
     TemplateInjection,
     /// Data exfiltration: markdown images/links that carry data to URLs, "send this to…".
@@ -38,10 +42,11 @@ pub enum Category {
 
 impl Category {
     /// Every category, in a stable order.
-    pub const ALL: [Category; 12] = [
+    pub const ALL: [Category; 13] = [
         Category::InstructionOverride,
         Category::PromptExtraction,
         Category::Jailbreak,
+        Category::HarmfulRequest,
         Category::TemplateInjection,
         Category::DataExfiltration,
         Category::ToolMisuse,
@@ -59,6 +64,7 @@ impl Category {
             Category::InstructionOverride => "instruction_override",
             Category::PromptExtraction => "prompt_extraction",
             Category::Jailbreak => "jailbreak",
+            Category::HarmfulRequest => "harmful_request",
             Category::TemplateInjection => "template_injection",
             Category::DataExfiltration => "data_exfiltration",
             Category::ToolMisuse => "tool_misuse",

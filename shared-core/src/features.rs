@@ -44,6 +44,10 @@ pub fn signal_vector<'a>(
     let mut keep = 1.0f32;
     let mut attacks = 0usize;
     for r in reasons {
+        if r.category == Category::HarmfulRequest {
+            // Not a learned input (the models predate it): its policy action decides.
+            continue;
+        }
         if let Some(k) = SIGNAL_CATEGORIES.iter().position(|&c| c == r.category) {
             out[k] = out[k].max(r.weight);
         }

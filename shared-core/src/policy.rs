@@ -198,11 +198,12 @@ impl Policy {
     }
 
     /// The action used for a category the policy does not mention: secrets are redacted,
-    /// personal data and unread content are flagged, attack categories contribute to the score.
+    /// personal data, unread content and harmful requests are flagged, attack categories
+    /// contribute to the score.
     pub fn default_action(category: Category) -> Action {
         match category {
             Category::Secret => Action::Redact,
-            Category::Pii | Category::UnreadContent => Action::Flag,
+            Category::Pii | Category::UnreadContent | Category::HarmfulRequest => Action::Flag,
             _ => Action::Score,
         }
     }
