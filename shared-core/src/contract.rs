@@ -36,10 +36,15 @@ pub const HEADER_MONITOR: &str = "x-mnemosyne-monitor";
 /// ```
 pub fn categories_header(categories: &[Category]) -> String {
     let mut out = String::new();
-    for (i, category) in categories.iter().enumerate() {
-        if categories[..i].contains(category) {
+    // One bit per category: linear however long (and repetitive) the list.
+    const _: () = assert!(Category::ALL.len() <= 32);
+    let mut seen = 0u32;
+    for category in categories {
+        let bit = 1u32 << (*category as u32);
+        if seen & bit != 0 {
             continue;
         }
+        seen |= bit;
         if !out.is_empty() {
             out.push(',');
         }

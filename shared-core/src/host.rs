@@ -356,12 +356,15 @@ pub fn escalation_step(
             },
         };
     };
-    // The analyzer's categories this core knows; a newer analyzer's others are left out.
-    let categories: Vec<Category> = answer
+    // The analyzer's categories this core knows, each once, in the core's order; a newer
+    // analyzer's others are left out.
+    let mut categories: Vec<Category> = answer
         .categories
         .into_iter()
         .filter_map(|c| serde_json::from_value(c).ok())
         .collect();
+    categories.sort_unstable();
+    categories.dedup();
     let h = headers(answer.verdict, answer.score, &categories, request_id);
     if answer.verdict == Decision::Allow {
         return Step::Forward {
@@ -852,7 +855,7 @@ mod tests {
     fn analyzer_answers_and_fail_modes() {
         let allow =
             br#"{"verdict":"allow","score":0.4,"categories":["pii","from_a_newer_analyzer"]}"#;
-        let block = br#"{"verdict":"block","score":0.9,"categories":["jailbreak"]}"#;
+        let block = br#"{"verdict":"block","score":0.9,"categories":["jailbreak","jailbreak"]}"#;
         let ok = |b: &'static [u8]| AnalyzerReply::Answered {
             status: 200,
             body: b,
@@ -877,7 +880,10 @@ mod tests {
         let (status, body, headers) =
             rejected(escalation_step(ok(block), FailMode::Open, None, "r", &edge));
         assert_eq!(status, 403);
-        assert!(body.contains("prompt_blocked") && body.contains("jailbreak"));
+        assert!(
+            body.contains("prompt_blocked") && body.contains("(jailbreak)."),
+            "{body}"
+        );
         assert_eq!(categories(&headers).as_deref(), Some("jailbreak"));
         for bad in [
             AnalyzerReply::Failed,
