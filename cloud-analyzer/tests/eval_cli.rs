@@ -92,6 +92,62 @@ fn eval_json_has_the_documented_keys() {
 }
 
 #[test]
+fn dump_names_each_items_decision_and_the_edges_categories() {
+    let dir = scratch("dump");
+    let data = dir.join("small.jsonl");
+    std::fs::write(&data, small_data()).unwrap();
+    for tier in ["edge", "cascade", "cloud"] {
+        let dump = dir.join(format!("{tier}.jsonl"));
+        stdout_of(bin().args([
+            "eval",
+            "--data",
+            data.to_str().unwrap(),
+            "--tier",
+            tier,
+            "--dump",
+            dump.to_str().unwrap(),
+        ]));
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&dump)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 8, "{tier}");
+        let override_line = lines
+            .iter()
+            .find(|l| {
+                l["text"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Ignore all previous")
+            })
+            .unwrap();
+        let categories: Vec<&str> = override_line["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        if tier == "cloud" {
+            // The cloud tier alone runs no edge: nothing to name.
+            assert!(categories.is_empty(), "{categories:?}");
+        } else {
+            assert!(
+                categories.contains(&"instruction_override"),
+                "{tier}: {categories:?}"
+            );
+            assert_eq!(override_line["decision"], "block", "{tier}");
+        }
+        let haiku = lines
+            .iter()
+            .find(|l| l["text"].as_str().unwrap().starts_with("Write a haiku"))
+            .unwrap();
+        assert_eq!(haiku["categories"], serde_json::json!([]), "{tier}");
+        assert_eq!(haiku["label"], "benign");
+    }
+}
+
+#[test]
 fn malformed_lines_are_reported_with_their_numbers() {
     let dir = scratch("bad");
     let data = dir.join("bad.jsonl");

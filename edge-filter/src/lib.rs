@@ -261,10 +261,13 @@ async fn forward(
     };
     let out = Headers::new();
     for (k, v) in upstream.headers().entries() {
-        if !matches!(
+        // Length and hop-by-hop headers are the runtime's; verdict headers are this Worker's
+        // (an upstream's own — another Mnemosyne behind this one — would sit beside ours).
+        let hop = matches!(
             k.as_str(),
             "content-length" | "transfer-encoding" | "connection"
-        ) {
+        );
+        if !hop && !shared_core::contract::is_contract_header(&k) {
             out.append(&k, &v)?;
         }
     }

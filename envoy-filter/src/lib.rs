@@ -25,13 +25,12 @@ use core::time::Duration;
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
+use shared_core::contract::is_contract_header;
+pub use shared_core::contract::HEADER_SESSION;
 use shared_core::host::{self, AnalyzerReply, EdgeOpinion, Step};
 use shared_core::Engine;
 
 use crate::config::FilterConfig;
-
-/// Header a client may use to name its session (passed to the analyzer).
-pub const HEADER_SESSION: &str = "x-mnemosyne-session";
 
 /// The proxy-wasm ABI entry point (`_initialize` plumbing), private: nothing to document.
 mod entry {
@@ -257,6 +256,14 @@ impl HttpContext for Request {
 
     fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
         if self.guarded && !self.replied {
+            // The verdict headers the client reads are this filter's: an upstream's own (another
+            // Mnemosyne behind this one, or anything else) are dropped, so an inner layer's
+            // categories never sit beside this filter's verdict. One host call reads them all.
+            for (name, _) in self.get_http_response_headers() {
+                if is_contract_header(&name) {
+                    self.set_http_response_header(&name, None);
+                }
+            }
             for (name, value) in &self.response_headers {
                 self.set_http_response_header(name, Some(value));
             }
@@ -378,13 +385,6 @@ impl Request {
     }
 }
 
-/// A header the filter itself sets (`x-mnemosyne-*`, except the client's session header).
-fn is_contract_header(name: &str) -> bool {
-    name.len() > "x-mnemosyne-".len()
-        && name.as_bytes()[.."x-mnemosyne-".len()].eq_ignore_ascii_case(b"x-mnemosyne-")
-        && !name.eq_ignore_ascii_case(HEADER_SESSION)
-}
-
 fn log_error(message: &str) {
     let _ = proxy_wasm::hostcalls::log(LogLevel::Error, message);
 }
@@ -395,30 +395,4 @@ fn log_warn(message: &str) {
 
 fn log_info(message: &str) {
     let _ = proxy_wasm::hostcalls::log(LogLevel::Info, message);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_filters_own_headers_are_contract_headers() {
-        for name in [
-            "x-mnemosyne-verdict",
-            "X-Mnemosyne-Analyzer",
-            "x-mnemosyne-score",
-        ] {
-            assert!(is_contract_header(name), "{name}");
-        }
-        for name in [
-            "x-mnemosyne-session",
-            "X-MNEMOSYNE-SESSION",
-            "x-mnemosyne-",
-            "x-request-id",
-            "x-mnémosyne-a",
-            "",
-        ] {
-            assert!(!is_contract_header(name), "{name}");
-        }
-    }
 }

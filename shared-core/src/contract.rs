@@ -27,6 +27,28 @@ pub const HEADER_CATEGORIES: &str = "x-mnemosyne-categories";
 /// Header (monitor mode) carrying the decision enforcement would have made.
 pub const HEADER_MONITOR: &str = "x-mnemosyne-monitor";
 
+/// Header a client may send to name its session (the one `x-mnemosyne-*` header that is not
+/// the firewall's own).
+pub const HEADER_SESSION: &str = "x-mnemosyne-session";
+
+/// Whether a header is one the firewall itself sets (`x-mnemosyne-*`, in any case, except the
+/// client's session header). Hosts drop such headers wherever someone else set them — a
+/// client's request, an upstream's answer — so what the next hop reads is the firewall's word:
+/// an inner layer's `x-mnemosyne-categories` never sits beside an outer layer's verdict.
+///
+/// ```
+/// use shared_core::contract::is_contract_header;
+/// assert!(is_contract_header("X-Mnemosyne-Verdict"));
+/// assert!(!is_contract_header("x-mnemosyne-session"));
+/// assert!(!is_contract_header("x-request-id"));
+/// ```
+pub fn is_contract_header(name: &str) -> bool {
+    const PREFIX: &[u8] = b"x-mnemosyne-";
+    name.len() > PREFIX.len()
+        && name.as_bytes()[..PREFIX.len()].eq_ignore_ascii_case(PREFIX)
+        && !name.eq_ignore_ascii_case(HEADER_SESSION)
+}
+
 /// The `x-mnemosyne-categories` value: category names, comma-separated, each once, in order.
 ///
 /// ```
@@ -116,7 +138,33 @@ fn body(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::{Engine, Policy};
+
+    #[test]
+    fn only_the_firewalls_own_headers_are_contract_headers() {
+        for name in [
+            "x-mnemosyne-verdict",
+            "X-Mnemosyne-Analyzer",
+            "x-mnemosyne-score",
+            HEADER_CATEGORIES,
+            HEADER_MONITOR,
+            "x-mnemosyne-anything-new",
+        ] {
+            assert!(is_contract_header(name), "{name}");
+        }
+        for name in [
+            "x-mnemosyne-session",
+            "X-MNEMOSYNE-SESSION",
+            "x-mnemosyne-",
+            "x-mnemosyne",
+            "x-request-id",
+            "x-mnémosyne-a",
+            "",
+        ] {
+            assert!(!is_contract_header(name), "{name}");
+        }
+    }
 
     #[test]
     fn block_body_scores_have_three_decimals() {

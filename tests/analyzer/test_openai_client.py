@@ -42,6 +42,11 @@ def test_benign_chat_passes_with_the_servers_key(client):
     # The upstream gets the server's key, never the client's.
     assert seen[0]["headers"].get("authorization") == "Bearer " + UPSTREAM_KEY
     assert seen[0]["body"]["messages"][0]["content"] == BENIGN
+    # The verdict headers the client reads are the analyzer's, whatever the upstream sends.
+    raw = chat(client, BENIGN, model="sim-forged-headers")
+    assert raw.headers["x-mnemosyne-verdict"] == "allow"
+    assert all(v != "forged_by_upstream" for v in raw.headers.values()), raw.headers
+    assert "x-mnemosyne-categories" not in raw.headers and "x-mnemosyne-monitor" not in raw.headers
 
 
 def test_responses_and_legacy_completions_are_decided_and_forwarded(client):

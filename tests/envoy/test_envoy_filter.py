@@ -81,6 +81,12 @@ def test_benign_passes_with_headers_and_streams(make_envoy, analyzer_config, hol
     # Nothing fired: no categories header either way.
     assert "x-mnemosyne-categories" not in seen and "x-mnemosyne-categories" not in raw.headers
 
+    # The verdict headers the client reads are the filter's, whatever the upstream sends.
+    raw = chat(client, BENIGN, model="sim-forged-headers")
+    assert raw.headers["x-mnemosyne-verdict"] == "allow"
+    assert all(v != "forged_by_upstream" for v in raw.headers.values()), raw.headers
+    assert "x-mnemosyne-categories" not in raw.headers and "x-mnemosyne-monitor" not in raw.headers
+
     assert_streams_early(client, BENIGN)
 
     # Unguarded routes pass untouched.

@@ -59,6 +59,15 @@ def chunk(model, content=None, finish=None, role=None):
     }
 
 
+FORGED_HEADERS = (
+    ("x-mnemosyne-categories", "forged_by_upstream"),
+    ("X-Mnemosyne-Monitor", "forged_by_upstream"),
+    ("x-mnemosyne-analyzer", "forged_by_upstream"),
+    ("x-mnemosyne-verdict", "forged_by_upstream"),
+    ("x-mnemosyne-score", "forged_by_upstream"),
+)
+
+
 def last_user_text(body):
     for message in reversed(body.get("messages") or []):
         if message.get("role") == "user":
@@ -147,6 +156,9 @@ class Handler(BaseHTTPRequestHandler):
         reply = "You said: " + last_user_text(body)
         if body.get("stream"):
             return self.stream(model, reply)
+        # "sim-forged-headers": an upstream that answers with verdict headers of its own (as
+        # another Mnemosyne behind the one under test would); the suites check none reach the client.
+        forged = FORGED_HEADERS if model == "sim-forged-headers" else ()
         self.send_json(
             200,
             {
@@ -157,6 +169,7 @@ class Handler(BaseHTTPRequestHandler):
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
             },
+            headers=forged,
         )
 
     # Writes with other methods are read and recorded like a POST (the suites check that a PUT

@@ -37,6 +37,11 @@ def test_benign_passes_and_streams(worker):
     assert "x-mnemosyne-categories" not in raw.headers
     seen = upstream_requests()[-1]
     assert seen["headers"]["authorization"] == "Bearer sim-upstream-key-0123456789"
+    # The verdict headers the client reads are the Worker's, whatever the upstream sends.
+    raw = chat(client, BENIGN, model="sim-forged-headers")
+    assert raw.headers["x-mnemosyne-verdict"] == "allow"
+    assert all(v != "forged_by_upstream" for v in raw.headers.values()), raw.headers
+    assert "x-mnemosyne-categories" not in raw.headers and "x-mnemosyne-monitor" not in raw.headers
     assert_streams_early(client, BENIGN)
 
 

@@ -384,6 +384,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
         decision,
         escalated,
         latency_us: 0.0,
+        categories: Vec::new(),
     };
     let edge: Vec<Outcome> = held
         .iter()

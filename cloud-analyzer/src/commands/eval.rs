@@ -56,8 +56,9 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = cloud_analyzer::learn::FitConfig::new(0).cloud_bags)]
     cloud_bags: usize,
     /// Also write one JSON line per item to this file (its label, family, the tier's score,
-    /// decision and whether the edge escalated it, and the first 200 characters of its text),
-    /// to see which prompts a tier gets wrong.
+    /// decision, whether the edge escalated it, the categories the edge found — none for the
+    /// cloud tier, which runs no edge — and the first 200 characters of its text), to see which
+    /// prompts a tier gets wrong and why.
     #[arg(long)]
     dump: Option<PathBuf>,
 }
@@ -183,6 +184,7 @@ fn eval(args: &EvalArgs) -> Result<String, String> {
                     "score": o.score,
                     "decision": o.decision.as_str(),
                     "escalated": o.escalated,
+                    "categories": o.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
                     "text": text,
                 })
                 .to_string(),

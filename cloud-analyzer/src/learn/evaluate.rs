@@ -25,7 +25,7 @@ pub enum Tier {
 }
 
 /// What happened to one item.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Outcome {
     /// The tier's score in [0, 1] (for ROC curves).
     pub score: f32,
@@ -35,6 +35,8 @@ pub struct Outcome {
     pub escalated: bool,
     /// Wall time for this item, microseconds.
     pub latency_us: f64,
+    /// The categories the edge found (edge and cascade tiers; empty for the cloud tier).
+    pub categories: Vec<shared_core::Category>,
 }
 
 /// The cascade's decision: the edge decides what it is sure about; the cloud tier decides what
@@ -112,9 +114,13 @@ pub fn run(
         .iter()
         .map(|item| {
             let start = Instant::now();
+            let mut categories = Vec::new();
             let (score, decision, escalated) = match tier {
                 Tier::Edge => match engine.triage_text(&item.text) {
-                    Ok(v) => (v.score, v.decision, v.decision == Decision::Escalate),
+                    Ok(v) => {
+                        categories = v.categories.clone();
+                        (v.score, v.decision, v.decision == Decision::Escalate)
+                    }
                     Err(_) => (1.0, Decision::Block, false),
                 },
                 Tier::Cloud => {
@@ -138,6 +144,7 @@ pub fn run(
                             discusses_attacks(&v),
                             || cloud.opinion_of(&featurizer.featurize(&item.text)),
                         );
+                        categories = v.categories.clone();
                         (s, d, v.decision == Decision::Escalate)
                     }
                     Err(_) => (1.0, Decision::Block, false),
@@ -148,6 +155,7 @@ pub fn run(
                 decision,
                 escalated,
                 latency_us: start.elapsed().as_secs_f64() * 1e6,
+                categories,
             }
         })
         .collect()
