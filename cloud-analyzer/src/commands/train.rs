@@ -15,7 +15,8 @@ use crate::commands::load_data;
 /// Arguments of `train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Labelled JSONL (`{"text","label","source","category"}`); repeat to combine files.
+    /// Labelled JSONL (`{"text","label","source","category"}`; other fields are ignored, labels
+    /// may also be 1/0 or true/false); repeat to combine files.
     #[arg(long, required = true)]
     data: Vec<PathBuf>,
     /// Directory for `edge.mnls`, `cloud.bpk`, `cloud.json` (created if missing).

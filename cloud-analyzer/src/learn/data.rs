@@ -1,5 +1,6 @@
 //! Labelled prompts in JSONL (`{"text", "label", "source", "category"}`, the format of
-//! `shared/data/corpus.jsonl`) and the source *families* the validation protocol holds out.
+//! `shared/data/corpus.jsonl`; other fields are ignored, `prompt` is read as `text`, and labels
+//! may also be 1/0 or true/false) and the source *families* the validation protocol holds out.
 
 use std::fmt;
 use std::io::BufRead;
@@ -44,11 +45,14 @@ impl fmt::Display for DataError {
     }
 }
 
+/// One line. Fields other than these (an `id`, a language, notes) are metadata of the data set
+/// and ignored, so a file with extra columns evaluates as it is.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Line {
+    /// The prompt (`prompt` is accepted as another name for it).
+    #[serde(alias = "prompt")]
     text: String,
-    label: String,
+    label: serde_json::Value,
     #[serde(default)]
     source: String,
     #[serde(default)]
@@ -58,18 +62,30 @@ struct Line {
     family: Option<String>,
 }
 
+const LABEL_FORMS: &str =
+    "label must be \"malicious\" or \"benign\" (any case), 1 or 0, or true or false (1 and true: malicious)";
+
+/// A label as data sets write it: `"malicious"` / `"benign"` in any case, or 1 / 0 and true /
+/// false with the attack as the positive class.
+fn is_malicious(label: &serde_json::Value) -> Result<bool, String> {
+    use serde_json::Value;
+    match label {
+        Value::String(name) if name.trim().eq_ignore_ascii_case("malicious") => Ok(true),
+        Value::String(name) if name.trim().eq_ignore_ascii_case("benign") => Ok(false),
+        Value::Bool(flag) => Ok(*flag),
+        Value::Number(n) if n.as_u64() == Some(1) => Ok(true),
+        Value::Number(n) if n.as_u64() == Some(0) => Ok(false),
+        other => {
+            let shown: String = other.to_string().chars().take(40).collect();
+            Err(format!("{LABEL_FORMS}, got {shown}"))
+        }
+    }
+}
+
 /// Parses one JSONL line.
 pub fn parse_line(line: &str) -> Result<Item, String> {
     let raw: Line = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
-    let malicious = match raw.label.as_str() {
-        "malicious" => true,
-        "benign" => false,
-        other => {
-            return Err(format!(
-                "label must be \"malicious\" or \"benign\", got {other:?}"
-            ))
-        }
-    };
+    let malicious = is_malicious(&raw.label)?;
     if raw.text.is_empty() {
         return Err("empty text".into());
     }
@@ -238,6 +254,35 @@ mod tests {
         let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 4, 5]);
         assert!(errors[1].message.contains("label"));
+    }
+
+    #[test]
+    fn labels_are_read_in_the_forms_data_sets_use_and_extra_fields_are_ignored() {
+        for (label, malicious) in [
+            ("\"malicious\"", true),
+            ("\"Malicious\"", true),
+            ("\" BENIGN \"", false),
+            ("1", true),
+            ("0", false),
+            ("true", true),
+            ("false", false),
+        ] {
+            let line = format!(r#"{{"id":7,"text":"t","label":{label},"lang":"en","notes":null}}"#);
+            let item = parse_line(&line).unwrap_or_else(|e| panic!("{label}: {e}"));
+            assert_eq!(item.malicious, malicious, "{label}");
+        }
+        let item = parse_line(r#"{"prompt":"p","label":"benign"}"#).unwrap();
+        assert_eq!(item.text, "p");
+        for label in ["\"maybe\"", "2", "-1", "0.5", "null", "[1]", "{}"] {
+            let line = format!(r#"{{"text":"t","label":{label}}}"#);
+            let err = parse_line(&line).unwrap_err();
+            assert!(err.contains("label"), "{label}: {err}");
+        }
+        // Both names for the text at once is ambiguous: an error, not a guess.
+        assert!(parse_line(r#"{"text":"a","prompt":"b","label":"benign"}"#).is_err());
+        assert!(parse_line(r#"{"label":"benign"}"#)
+            .unwrap_err()
+            .contains("text"));
     }
 
     #[test]
