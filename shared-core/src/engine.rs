@@ -398,7 +398,10 @@ impl Engine {
             let mut weight = sig.weight * role_weight;
             if layer.is_obfuscated() {
                 weight = (weight * OBFUSCATED_BOOST).min(1.0);
-                obfuscated_attack = true;
+                // `obfuscated_instructions` is a learned input and `harmful_request` is not
+                // (see `features::signal_vector`): a harmful request found under an encoding must
+                // not raise it, or the models' inputs change with the harm lists.
+                obfuscated_attack |= sig.category != Category::HarmfulRequest;
             }
             self.record(
                 evidence,
