@@ -297,3 +297,33 @@ def with_text_file(text, note="Summarize the attached notes."):
         {"type": "text", "text": note},
         {"type": "file", "file": {"filename": "notes.txt", "file_data": data}},
     ]
+
+
+def assert_non_utf8_header_values_are_no_crash(base, benign_text, attack_text, passes_upstream_headers=True):
+    """obs-text bytes in header values (HTTP/1.1 allows them), from the client and from the
+    upstream (model "sim-latin1-header" answers with one): benign passes, an attack is still
+    blocked, the upstream's own verdict header is dropped and its other headers pass on, and the
+    edge stays up for the next request. (The analyzer passes only an allowlist of the upstream's
+    headers: `passes_upstream_headers=False`. Envoy passes the byte as it came; workerd hands
+    the Worker such a value as U+FFFD.)"""
+    import json
+
+    import httpx
+
+    headers = [(b"content-type", b"application/json"), (b"x-client-note", b"caf\xe9"),
+               (b"x-mnemosyne-session", b"s\xe9ssion")]
+    with httpx.Client(timeout=30) as http:
+        def post(model, text):
+            body = json.dumps({"model": model, "messages": [{"role": "user", "content": text}]})
+            return http.post(base + "/v1/chat/completions", content=body, headers=headers)
+
+        r = post("sim-latin1-header", benign_text)
+        assert r.status_code == 200, r.text
+        assert r.json()["choices"][0]["message"]["content"] == "You said: " + benign_text
+        assert r.headers["x-mnemosyne-verdict"] == "allow"
+        assert "x-mnemosyne-categories" not in r.headers
+        passed = [v for k, v in r.headers.raw if k.lower() == b"x-upstream-note"]
+        assert bool(passed) == passes_upstream_headers, r.headers.raw
+        assert all(v.startswith(b"caf") for v in passed), passed
+        assert post("sim-echo", attack_text).status_code == 403
+        assert post("sim-echo", benign_text).status_code == 200

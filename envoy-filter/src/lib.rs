@@ -180,19 +180,25 @@ impl Context for Request {
 
 impl HttpContext for Request {
     fn on_http_request_headers(&mut self, _headers: usize, end_of_stream: bool) -> Action {
-        // One host call for all the headers (rather than one per header read).
-        let request_headers = self.get_http_request_headers();
-        let header = |name: &str| {
+        // One host call for all the headers (rather than one per header read). As bytes: HTTP/1.1
+        // allows values that are not UTF-8 (obs-text), and the string form of this call panics on
+        // them — a client's `x-note: caf\xe9` stopped the filter.
+        let request_headers = self.get_http_request_headers_bytes();
+        let raw = |name: &str| {
             request_headers
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
+                .map(|(_, v)| v.as_slice())
         };
-        let path = header(":path").unwrap_or_default();
+        // A value that is not UTF-8 counts as absent, except the path below.
+        let header = |name: &str| raw(name).and_then(|v| core::str::from_utf8(v).ok());
+        // Never absent: a path that is not UTF-8 is still matched (lossily), not let through as
+        // no path at all.
+        let path = String::from_utf8_lossy(raw(":path").unwrap_or_default());
         // Every method that can carry a body is guarded on a guarded route (an upstream that
         // took a PUT as a POST would otherwise get it unread); reads pass.
         let reads = matches!(header(":method"), Some("GET" | "HEAD" | "OPTIONS"));
-        if reads || !host::route_matches(&self.shared.config.routes, path) {
+        if reads || !host::route_matches(&self.shared.config.routes, &path) {
             return Action::Continue;
         }
         self.guarded = true;
@@ -258,8 +264,9 @@ impl HttpContext for Request {
         if self.guarded && !self.replied {
             // The verdict headers the client reads are this filter's: an upstream's own (another
             // Mnemosyne behind this one, or anything else) are dropped, so an inner layer's
-            // categories never sit beside this filter's verdict. One host call reads them all.
-            for (name, _) in self.get_http_response_headers() {
+            // categories never sit beside this filter's verdict. One host call reads them all,
+            // as bytes (an upstream's value need not be UTF-8; see the request headers).
+            for (name, _) in self.get_http_response_headers_bytes() {
                 if is_contract_header(&name) {
                     self.set_http_response_header(&name, None);
                 }

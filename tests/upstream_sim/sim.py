@@ -159,6 +159,10 @@ class Handler(BaseHTTPRequestHandler):
         # "sim-forged-headers": an upstream that answers with verdict headers of its own (as
         # another Mnemosyne behind the one under test would); the suites check none reach the client.
         forged = FORGED_HEADERS if model == "sim-forged-headers" else ()
+        if model == "sim-latin1-header":
+            # A header value that is not UTF-8 (obs-text, as HTTP/1.1 allows): http.server writes
+            # header values in Latin-1, so this is the single byte 0xE9.
+            forged = (("x-upstream-note", "caf\u00e9"), ("x-mnemosyne-categories", "caf\u00e9"))
         self.send_json(
             200,
             {

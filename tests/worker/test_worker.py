@@ -10,6 +10,7 @@ import pytest
 from conftest import upstream_requests
 from harness import (
     assert_ambiguous_bodies_refused,
+    assert_non_utf8_header_values_are_no_crash,
     assert_guarded_everywhere,
     assert_streams_early,
     free_port,
@@ -80,6 +81,10 @@ def test_other_writes_are_refused_and_responses_are_triaged_then_forwarded(worke
     seen = [x for x in sim.Handler.state.snapshot() if x["path"].endswith("/responses")]
     assert len(seen) == 1 and seen[0]["body"]["input"] == BENIGN
     assert seen[0]["headers"]["authorization"] == "Bearer sim-upstream-key-0123456789"
+
+
+def test_header_values_that_are_not_utf8_are_no_crash(worker):
+    assert_non_utf8_header_values_are_no_crash(worker.base, BENIGN, ATTACK)
 
 
 def test_bodies_parsers_disagree_on_are_refused(worker):
