@@ -56,20 +56,26 @@ fn small_data() -> String {
     out
 }
 
-#[test]
-fn eval_json_has_the_documented_keys() {
-    let dir = scratch("json");
+/// A scratch directory named `name` holding `small.jsonl` ([`small_data`]): (directory, file).
+fn small_data_file(name: &str) -> (PathBuf, PathBuf) {
+    let dir = scratch(name);
     let data = dir.join("small.jsonl");
     std::fs::write(&data, small_data()).unwrap();
+    (dir, data)
+}
+
+/// `cloud-analyzer eval --data DATA --tier TIER`, to add more arguments to.
+fn eval_on(data: &std::path::Path, tier: &str) -> Command {
+    let mut command = bin();
+    command.args(["eval", "--data", data.to_str().unwrap(), "--tier", tier]);
+    command
+}
+
+#[test]
+fn eval_json_has_the_documented_keys() {
+    let (_, data) = small_data_file("json");
     for tier in ["edge", "cloud", "cascade"] {
-        let v = json_of(bin().args([
-            "eval",
-            "--data",
-            data.to_str().unwrap(),
-            "--tier",
-            tier,
-            "--json",
-        ]));
+        let v = json_of(eval_on(&data, tier).arg("--json"));
         for key in [
             "n",
             "recall",
@@ -93,20 +99,10 @@ fn eval_json_has_the_documented_keys() {
 
 #[test]
 fn dump_names_each_items_decision_and_the_edges_categories() {
-    let dir = scratch("dump");
-    let data = dir.join("small.jsonl");
-    std::fs::write(&data, small_data()).unwrap();
+    let (dir, data) = small_data_file("dump");
     for tier in ["edge", "cascade", "cloud"] {
         let dump = dir.join(format!("{tier}.jsonl"));
-        stdout_of(bin().args([
-            "eval",
-            "--data",
-            data.to_str().unwrap(),
-            "--tier",
-            tier,
-            "--dump",
-            dump.to_str().unwrap(),
-        ]));
+        stdout_of(eval_on(&data, tier).args(["--dump", dump.to_str().unwrap()]));
         let lines: Vec<serde_json::Value> = std::fs::read_to_string(&dump)
             .unwrap()
             .lines()
@@ -155,10 +151,7 @@ fn malformed_lines_are_reported_with_their_numbers() {
     text.push_str("{not json}\n");
     text.push_str("{\"text\": \"x\", \"label\": \"spam\"}\n");
     std::fs::write(&data, text).unwrap();
-    let out = bin()
-        .args(["eval", "--data", data.to_str().unwrap(), "--tier", "edge"])
-        .output()
-        .unwrap();
+    let out = eval_on(&data, "edge").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 9") && err.contains("line 10"), "{err}");
