@@ -47,6 +47,7 @@ fn bench_memory(c: &mut Criterion) {
             embedding,
             known_attack: false,
             prior: 0.0,
+            approved: false,
         };
         warm.turn(&input, &policy, &projection, &classifier, &device);
     }
@@ -64,6 +65,7 @@ fn bench_memory(c: &mut Criterion) {
                     embedding,
                     known_attack: false,
                     prior: 0.0,
+                    approved: false,
                 };
                 black_box(state.turn(&input, &policy, &projection, &classifier, &device))
             },

@@ -44,13 +44,26 @@ proptest! {
     fn corrupted_states_never_panic(
         turns in proptest::collection::vec((0.0f32..1.0, any::<bool>()), 0..12),
         risk in 0.0f32..10.0,
+        approvals in proptest::collection::vec(any::<[u8; 32]>(), 0..6),
+        denied in any::<bool>(),
         flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..16),
         cut in any::<usize>(),
     ) {
-        let bytes = session_with(&turns, risk).encode();
+        let mut state = session_with(&turns, risk);
+        for digest in &approvals {
+            state.approve(*digest);
+        }
+        state.risk = risk;
+        if denied {
+            state.deny();
+        }
+        let bytes = state.encode();
         let back = SessionState::decode(&bytes).expect("a valid state decodes");
         prop_assert_eq!(back.recent.len(), turns.len());
         prop_assert!((back.risk - risk).abs() < 1e-6);
+        prop_assert_eq!(back.denied, denied);
+        prop_assert_eq!(&back.approved, &state.approved);
+        prop_assert!(back.approved.len() <= cloud_analyzer::memory::session::MAX_APPROVALS);
         let mut corrupt = bytes.clone();
         for (at, value) in flips {
             let i = at % corrupt.len();

@@ -35,13 +35,17 @@ Needs numpy, safetensors and tokenizers (`python3 -m venv .tools/probe && .tools
 install numpy safetensors tokenizers`, then run with .tools/probe/bin/python). The wheel and the
 distilled table are cached under .tools/semantic/ (git-ignored).
 
+With `--encoder full` a text's vector is instead the whole encoder's mean-pooled output over its
+first 256 tokens (as sentence-transformers runs the model; cached under .tools/semantic/).
+
 Usage: semantic_probe.py all|heldout|adapt|corpus|outside [--dump /tmp/perfam.dump]
-           [--registry-dump /tmp/registry.cascade.dump]
+           [--registry-dump /tmp/registry.cascade.dump] [--encoder static|full]
 """
 import argparse
 import glob
 import hashlib
 import json
+import math
 import os
 import sys
 import zipfile
@@ -89,35 +93,41 @@ class MiniLM:
         return (x - m) / np.sqrt(v + 1e-12) * self.w[p + ".weight"] + self.w[p + ".bias"]
 
     def _lin(self, x, p):
-        return x @ self.w[p + ".weight"].T + self.w[p + ".bias"]
+        w = self.w[p + ".weight"]
+        return (x.reshape(-1, x.shape[-1]) @ w.T).reshape(*x.shape[:-1], w.shape[0]) + self.w[p + ".bias"]
 
     @staticmethod
     def _gelu(x):
         # erf by Abramowitz-Stegun 7.1.26 (error < 1.5e-7)
-        z = np.abs(x) / np.sqrt(2.0)
+        z = np.abs(x) / math.sqrt(2.0)  # a Python float keeps float32 arrays float32
         t = 1.0 / (1.0 + 0.3275911 * z)
         poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496735) * t + 0.254829592) * t
         erf = np.sign(x) * (1.0 - poly * np.exp(-z * z))
         return 0.5 * x * (1.0 + erf)
 
-    def pooled(self, ids):
-        """Mean-pooled output of equal-length id rows (B, T)."""
+    def pooled(self, ids, mask=None):
+        """Mean-pooled output of id rows (B, T); `mask` (B, T) marks real tokens (default: all)."""
         w, (b, t) = self.w, ids.shape
+        if mask is None:
+            mask = np.ones((b, t), np.float32)
+        bias = ((1.0 - mask) * -1e9)[:, None, None, :].astype(np.float32)
         x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:t][None]
         x = self._ln(x + w["embeddings.token_type_embeddings.weight"][0], "embeddings.LayerNorm")
         heads, width = 12, 384 // 12
         for i in range(6):
             p = f"encoder.layer.{i}."
-            q, k, v = (self._lin(x, p + "attention.self." + n).reshape(b, t, heads, width).transpose(0, 2, 1, 3)
-                       for n in ("query", "key", "value"))
-            a = q @ k.transpose(0, 1, 3, 2) / np.sqrt(width)
+            # contiguous: numpy's stacked matmul is not BLAS on transposed views (20x slower)
+            q, k, v = (np.ascontiguousarray(
+                self._lin(x, p + "attention.self." + n).reshape(b, t, heads, width).transpose(0, 2, 1, 3))
+                for n in ("query", "key", "value"))
+            a = q @ np.ascontiguousarray(k.transpose(0, 1, 3, 2)) / math.sqrt(width) + bias
             a = np.exp(a - a.max(-1, keepdims=True))
             a /= a.sum(-1, keepdims=True)
             c = (a @ v).transpose(0, 2, 1, 3).reshape(b, t, 384)
             x = self._ln(x + self._lin(c, p + "attention.output.dense"), p + "attention.output.LayerNorm")
             h = self._gelu(self._lin(x, p + "intermediate.dense"))
             x = self._ln(x + self._lin(h, p + "output.dense"), p + "output.LayerNorm")
-        return x.mean(1)
+        return (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
 
 
 def read(path):
@@ -171,6 +181,52 @@ class Embedder:
     def many(self, texts):
         x = np.stack([self.raw(t) for t in texts]) - self.centre
         return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-9)
+
+
+class FullEmbedder:
+    """A text's vector: the whole encoder's mean-pooled output over its first MAX_TOKENS WordPiece
+    tokens ([CLS] … [SEP], as sentence-transformers runs all-MiniLM-L6-v2), L2-normalized.
+    Cached per text under .tools/semantic/full-*.npy."""
+
+    MAX_TOKENS = 256
+
+    def __init__(self, model):
+        self.model, self.memo = model, {}
+
+    def _key(self, text):
+        return hashlib.sha256(f"{self.MAX_TOKENS}\0{text}".encode()).hexdigest()[:20]
+
+    def load(self, texts):
+        path = os.path.join(CACHE, "full-cache.npz")
+        if not self.memo and os.path.exists(path):
+            z = np.load(path)
+            self.memo = dict(zip(z["keys"].tolist(), z["vecs"]))
+        todo = sorted({t for t in texts if self._key(t) not in self.memo}, key=len)
+        tok = self.model.tok
+        cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+        seqs = [[cls] + tok.encode(t, add_special_tokens=False).ids[:self.MAX_TOKENS - 2] + [sep] for t in todo]
+        order = np.argsort([len(q) for q in seqs], kind="stable")
+        done = 0
+        for s in range(0, len(order), 32):
+            idx = order[s:s + 32]
+            t = max(len(seqs[i]) for i in idx)
+            ids = np.zeros((len(idx), t), np.int64)
+            mask = np.zeros((len(idx), t), np.float32)
+            for row, i in enumerate(idx):
+                ids[row, :len(seqs[i])], mask[row, :len(seqs[i])] = seqs[i], 1
+            out = self.model.pooled(ids, mask)
+            for row, i in enumerate(idx):
+                self.memo[self._key(todo[i])] = out[row] / (np.linalg.norm(out[row]) + 1e-9)
+            done += len(idx)
+            if done % 640 < 32 or done == len(order):
+                print(f"encoded {done}/{len(order)} texts", file=sys.stderr)
+        if todo:
+            keys = list(self.memo)
+            np.savez(path, keys=np.array(keys), vecs=np.stack([self.memo[k] for k in keys]))
+
+    def many(self, texts):
+        self.load(texts)
+        return np.stack([self.memo[self._key(t)] for t in texts])
 
 
 def fit_lr(x, y, w, l2=1e-3, steps=300):
@@ -241,9 +297,9 @@ def heldout(emb, dump):
     tier = 0.4 * logit(np.array([d["cloud"] for d in dump])) + 0.6 * logit(
         np.array([d["lexical"] if d.get("lexical") is not None else d["cloud"] for d in dump]))
     print("held out by family (leave one out), ROC AUC and recall at 1 % FPR:")
-    for name, s in [("static vectors alone", score), ("edge", edge), ("cloud tier", tier),
+    for name, s in [("encoder vectors alone", score), ("edge", edge), ("cloud tier", tier),
                     ("edge + cloud tier", logit(edge) + tier),
-                    ("edge + cloud tier + static vectors", logit(edge) + tier + logit(score))]:
+                    ("edge + cloud tier + encoder vectors", logit(edge) + tier + logit(score))]:
         print(f"  {name:36s} AUC {auc(s, y):.3f}  recall@1%FPR {100 * recall_at(s, y):.1f} %")
 
 
@@ -297,6 +353,9 @@ def main():
     ap.add_argument("--registry-dump", default="/tmp/registry.cascade.dump")
     ap.add_argument("--max-words", type=int, default=10**9,
                     help="prototypes only for prompts of at most this many words")
+    ap.add_argument("--encoder", choices=["static", "full"], default="static",
+                    help="static: distilled token vectors (the measured variant); full: the whole "
+                         "encoder per text (first 256 tokens)")
     args = ap.parse_args()
     dump = read(args.dump)
     if "text" not in dump[0]:
@@ -308,8 +367,12 @@ def main():
     novel = read(os.path.join(ROOT, "data", "eval", "novel_prompts.jsonl"))
     texts = ([d["text"] for d in dump] + [r["text"] for r in registry] + [r["text"] for r in generated("malicious")]
              + train_benign + [r["text"] for r in eval_benign] + [r["text"] for r in novel])
-    emb = Embedder(MiniLM(fetch_model()), texts)
-    emb.centre = np.stack([emb.raw(t) for t in train_benign]).mean(0)
+    if args.encoder == "full":
+        emb = FullEmbedder(MiniLM(fetch_model()))
+        emb.load(texts)
+    else:
+        emb = Embedder(MiniLM(fetch_model()), texts)
+        emb.centre = np.stack([emb.raw(t) for t in train_benign]).mean(0)
     rng = np.random.default_rng(SEED)
     reference = emb.many([train_benign[i] for i in rng.choice(len(train_benign), 512, replace=False)])
     if args.what in ("all", "heldout"):

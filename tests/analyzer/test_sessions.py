@@ -144,7 +144,18 @@ def holding(upstream, state_backend):
 def test_risk_holds_for_approval_and_queues_a_review(holding):
     client = openai.OpenAI(base_url=holding.base + "/v1", api_key=CLIENT_KEY, max_retries=0)
     session = fresh("hold")
-    held = None
+    _, request_id = hold_a_turn(client, session)
+    reviews = httpx.get(holding.base + "/v1/reviews?limit=50", headers=AUTH, timeout=30)
+    assert reviews.status_code == 200, reviews.text
+    entry = next(e for e in reviews.json()["reviews"] if e["request_id"] == request_id)
+    assert entry["session"] == session and entry["risk"] >= 0.9 and entry["reasons"]
+    assert httpx.get(holding.base + "/v1/reviews").status_code == 401
+    assert httpx.get(holding.base + "/v1/reviews?limit=0", headers=AUTH).status_code == 400
+
+
+def hold_a_turn(client, session):
+    """Sends the extraction conversation in `session` until a turn is held; returns its text and
+    request id."""
     for text in EXTRACTION:
         try:
             client.chat.completions.create(
@@ -153,17 +164,72 @@ def test_risk_holds_for_approval_and_queues_a_review(holding):
                 extra_headers={"x-mnemosyne-session": session},
             )
         except openai.PermissionDeniedError as e:
-            held = e
-            break
-    assert held is not None
-    assert held.code == "approval_required", held.body
-    request_id = held.response.headers["x-mnemosyne-request-id"]
-    reviews = httpx.get(holding.base + "/v1/reviews?limit=50", headers=AUTH, timeout=30)
-    assert reviews.status_code == 200, reviews.text
-    entry = next(e for e in reviews.json()["reviews"] if e["request_id"] == request_id)
-    assert entry["session"] == session and entry["risk"] >= 0.9 and entry["reasons"]
-    assert httpx.get(holding.base + "/v1/reviews").status_code == 401
-    assert httpx.get(holding.base + "/v1/reviews?limit=0", headers=AUTH).status_code == 400
+            assert e.code == "approval_required", e.body
+            return text, e.response.headers["x-mnemosyne-request-id"]
+    raise AssertionError("no turn was held")
+
+
+def decide(a, request_id, body, auth=True):
+    return httpx.post(
+        f"{a.base}/v1/reviews/{request_id}", json=body, headers=AUTH if auth else {}, timeout=30
+    )
+
+
+def queued(a):
+    r = httpx.get(a.base + "/v1/reviews?limit=1000", headers=AUTH, timeout=30)
+    assert r.status_code == 200, r.text
+    return {e["request_id"] for e in r.json()["reviews"]}
+
+
+def test_an_operator_approves_or_denies_a_held_turn(holding):
+    client = openai.OpenAI(base_url=holding.base + "/v1", api_key=CLIENT_KEY, max_retries=0)
+    session = fresh("approve")
+    text, request_id = hold_a_turn(client, session)
+    assert request_id in queued(holding)
+    # Only the operator decides, and only with a well-formed decision.
+    assert decide(holding, request_id, {"decision": "approve"}, auth=False).status_code == 401
+    for bad in ({"decision": "maybe"}, {"decision": "approve", "extra": 1}, {}, {"decision": "approve", "note": "x" * 3000}):
+        r = decide(holding, request_id, bad)
+        assert r.status_code == 400, (bad, r.text)
+    assert request_id in queued(holding), "a refused decision leaves the turn queued"
+    r = decide(holding, request_id, {"decision": "approve", "note": "the auditor is known to us"})
+    assert r.status_code == 200, r.text
+    assert r.json()["decision"] == "approve" and r.json()["session_updated"] is True, r.json()
+    assert request_id not in queued(holding)
+    assert decide(holding, request_id, {"decision": "deny"}).status_code == 404, "decided once"
+    # The held request, sent again, passes; the session carries on.
+    again = client.chat.completions.with_raw_response.create(
+        model="sim-echo",
+        messages=[{"role": "user", "content": text}],
+        extra_headers={"x-mnemosyne-session": session},
+    )
+    assert again.status_code == 200
+    audit = httpx.get(holding.base + "/v1/audit?limit=1000", headers=AUTH, timeout=30).json()
+    review = [e for e in audit["entries"] if e["event"]["kind"] == "review" and e["event"]["request_id"] == request_id]
+    assert len(review) == 1 and review[0]["event"]["detail"]["decision"] == "approve", review
+    assert audit["chain_ok"]
+
+    # Denied: the session is closed, whatever it sends next; other sessions are not.
+    closed = fresh("deny")
+    _, request_id = hold_a_turn(client, closed)
+    r = decide(holding, request_id, {"decision": "deny"})
+    assert r.status_code == 200 and r.json()["session_updated"] is True, r.text
+    with pytest.raises(openai.PermissionDeniedError) as e:
+        client.chat.completions.create(
+            model="sim-echo",
+            messages=[{"role": "user", "content": "Thanks! What is the weather like in Lisbon in May?"}],
+            extra_headers={"x-mnemosyne-session": closed},
+        )
+    assert e.value.code == "session_closed", e.value.body
+    ok = client.chat.completions.with_raw_response.create(
+        model="sim-echo",
+        messages=[{"role": "user", "content": "What is the weather like in Lisbon in May?"}],
+        extra_headers={"x-mnemosyne-session": fresh("other")},
+    )
+    assert ok.status_code == 200
+    metrics = httpx.get(holding.base + "/metrics", timeout=30).text
+    assert 'mnemosyne_reviews_total{decision="approve"}' in metrics
+    assert 'mnemosyne_reviews_total{decision="deny"}' in metrics
 
 
 def test_bad_session_settings_are_refused(upstream, tmp_path):

@@ -386,6 +386,7 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
                 embedding: &embedding,
                 known_attack: false,
                 prior: 0.0,
+                approved: false,
             };
             let step = Instant::now();
             let outcome = state.turn(&input, &policy, &projection, &window, &device);
@@ -428,6 +429,7 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
                     embedding: &embedding,
                     known_attack: false,
                     prior,
+                    approved: false,
                 };
                 SessionState::new().turn(&input, &policy, &projection, &window, &device)
             };

@@ -224,7 +224,15 @@ pub struct SessionState {
     pub surprise_n: u32,
     /// Milliseconds since the epoch of the last turn (0: never; set by the caller).
     pub last_seen_ms: u64,
+    /// An operator denied a held turn (`POST /v1/reviews/{id}`): every later turn is blocked.
+    pub denied: bool,
+    /// SHA-256 digests of held requests an operator approved, not yet retried (oldest first, at
+    /// most [`MAX_APPROVALS`]).
+    pub approved: Vec<[u8; 32]>,
 }
+
+/// Most approved requests a session keeps waiting for their retry.
+pub const MAX_APPROVALS: usize = 4;
 
 /// The inputs of one turn.
 #[derive(Debug, Clone)]
@@ -242,6 +250,9 @@ pub struct TurnInput<'a> {
     /// Risk the client key brings from its other sessions ([`KeyRisk::prior`]): counted for
     /// this turn's action, not stored in the session.
     pub prior: f32,
+    /// An operator approved this very request after it was held
+    /// ([`SessionState::take_approval`]): a hold becomes a warning (a block stays a block).
+    pub approved: bool,
 }
 
 /// What one client key carries across its sessions: its recently stopped turns, decayed with
@@ -347,7 +358,35 @@ impl SessionState {
             surprise_var: 0.0,
             surprise_n: 0,
             last_seen_ms: 0,
+            denied: false,
+            approved: Vec::new(),
         }
+    }
+
+    /// An operator approved a held request (its prompt digest): the session's risk starts over
+    /// — the operator vouched for the conversation so far — and the request, sent again, passes
+    /// once even if its own evidence would hold it again.
+    pub fn approve(&mut self, digest: [u8; 32]) {
+        self.risk = 0.0;
+        if !self.approved.contains(&digest) {
+            self.approved.push(digest);
+        }
+        if self.approved.len() > MAX_APPROVALS {
+            self.approved.remove(0);
+        }
+    }
+
+    /// An operator denied a held request: the session is closed, every later turn blocked.
+    pub fn deny(&mut self) {
+        self.denied = true;
+        self.approved.clear();
+    }
+
+    /// Whether a request with this prompt digest was approved; the approval is used up.
+    pub fn take_approval(&mut self, digest: &[u8; 32]) -> bool {
+        let before = self.approved.len();
+        self.approved.retain(|d| d != digest);
+        self.approved.len() != before
     }
 
     /// The highest probability among windows of recent turns that end with `current` and say
@@ -504,6 +543,10 @@ impl SessionState {
         if action >= Action::Warn && self.risk < threshold {
             reasons.push("key_risk");
         }
+        if input.approved && action == Action::RequireApproval {
+            action = Action::Warn;
+            reasons.push("approved");
+        }
         if input.known_attack {
             action = Action::Block;
             reasons.push("attack_memory");
@@ -515,6 +558,10 @@ impl SessionState {
         if input.single_turn == Decision::Block {
             action = Action::Block;
             reasons.push("single_turn");
+        }
+        if self.denied {
+            action = Action::Block;
+            reasons.push("operator_denied");
         }
 
         let remembered =
@@ -558,11 +605,14 @@ impl SessionState {
     }
 
     /// The compact binary form (format 2): header, the neural memory in half floats, then the
-    /// recent turns. Format 1 (read too) lacked each turn's `alone`.
+    /// recent turns. Format 1 (read too) lacked each turn's `alone`. Format 3 is format 2 followed
+    /// by what an operator decided (a denied flag, the approved digests); it is written only
+    /// when there is such a decision, so replicas that predate it read every other session.
     pub fn encode(&self) -> Vec<u8> {
+        let operator = self.denied || !self.approved.is_empty();
         let mut out = Vec::with_capacity(36 * 1024);
         out.extend_from_slice(b"MNSS");
-        out.push(2);
+        out.push(if operator { 3 } else { 2 });
         for x in [
             self.risk,
             self.max_probability,
@@ -588,6 +638,14 @@ impl SessionState {
                 out.extend_from_slice(&f32_to_f16(*x).to_le_bytes());
             }
         }
+        if operator {
+            out.push(u8::from(self.denied));
+            let approved = &self.approved[self.approved.len().saturating_sub(MAX_APPROVALS)..];
+            out.push(approved.len() as u8);
+            for digest in approved {
+                out.extend_from_slice(digest);
+            }
+        }
         out
     }
 
@@ -598,7 +656,7 @@ impl SessionState {
             return None;
         }
         let format = r.take(1)?[0];
-        if !(1..=2).contains(&format) {
+        if !(1..=3).contains(&format) {
             return None;
         }
         let risk = r.f32()?;
@@ -645,6 +703,21 @@ impl SessionState {
                 alone,
             });
         }
+        let (mut denied, mut approved) = (false, Vec::new());
+        if format >= 3 {
+            denied = match r.take(1)?[0] {
+                0 => false,
+                1 => true,
+                _ => return None,
+            };
+            let count = usize::from(r.take(1)?[0]);
+            if count > MAX_APPROVALS {
+                return None;
+            }
+            for _ in 0..count {
+                approved.push(<[u8; 32]>::try_from(r.take(32)?).ok()?);
+            }
+        }
         let finite = [risk, max_probability, surprise_mean, surprise_var]
             .iter()
             .all(|x| x.is_finite());
@@ -662,6 +735,8 @@ impl SessionState {
             surprise_var,
             surprise_n,
             last_seen_ms,
+            denied,
+            approved,
         })
     }
 }
@@ -730,6 +805,17 @@ mod tests {
         seed: usize,
         prior: f32,
     ) -> TurnOutcome {
+        turn_with(state, p, share, seed, prior, false)
+    }
+
+    fn turn_with(
+        state: &mut SessionState,
+        p: f32,
+        share: f32,
+        seed: usize,
+        prior: f32,
+        approved: bool,
+    ) -> TurnOutcome {
         let device = Backend::default_backend().device().autodiff();
         let mut embedding = vec![0.0f32; super::super::EMBEDDING_DIM];
         embedding[seed % super::super::EMBEDDING_DIM] = 1.0;
@@ -740,6 +826,7 @@ mod tests {
             embedding: &embedding,
             known_attack: false,
             prior,
+            approved,
         };
         state.turn(
             &input,
@@ -748,6 +835,117 @@ mod tests {
             &Sum,
             &device,
         )
+    }
+
+    /// A session whose risk holds its next turn.
+    fn held_session() -> SessionState {
+        let mut s = SessionState::new();
+        s.risk = 2.0;
+        let held = turn(&mut s, 0.6, 0.0, 1);
+        assert_eq!(held.action, Action::RequireApproval, "{held:?}");
+        s
+    }
+
+    #[test]
+    fn an_approved_hold_passes_once_and_the_session_starts_over() {
+        let digest = [7u8; 32];
+        let mut s = held_session();
+        s.approve(digest);
+        assert_eq!(s.risk, 0.0);
+        assert!(
+            !s.take_approval(&[8u8; 32]),
+            "another request is not approved"
+        );
+        assert!(s.take_approval(&digest));
+        assert!(!s.take_approval(&digest), "an approval is used once");
+        // The approved request passes even where its own evidence would hold it again…
+        let mut again = held_session();
+        again.risk = 2.0;
+        let approved = turn_with(&mut again, 0.6, 0.0, 2, 0.0, true);
+        assert_eq!(approved.action, Action::Warn, "{approved:?}");
+        assert!(approved.reasons.contains(&"approved"));
+        // …but an approval never lifts a block.
+        let mut blocked = held_session();
+        let device = Backend::default_backend().device().autodiff();
+        let embedding = vec![0.0f32; super::super::EMBEDDING_DIM];
+        let input = TurnInput {
+            probability: 0.99,
+            single_turn: Decision::Block,
+            encoding: encoding(0.0),
+            embedding: &embedding,
+            known_attack: false,
+            prior: 0.0,
+            approved: true,
+        };
+        let out = blocked.turn(
+            &input,
+            &SessionPolicy::default(),
+            &Projection::new(1),
+            &Sum,
+            &device,
+        );
+        assert_eq!(out.action, Action::Block);
+        // At most MAX_APPROVALS wait; the oldest goes first.
+        let mut many = SessionState::new();
+        for i in 0..=MAX_APPROVALS as u8 {
+            many.approve([i; 32]);
+        }
+        assert_eq!(many.approved.len(), MAX_APPROVALS);
+        assert!(!many.take_approval(&[0; 32]));
+        assert!(many.take_approval(&[MAX_APPROVALS as u8; 32]));
+    }
+
+    #[test]
+    fn a_denied_session_blocks_every_later_turn() {
+        let mut s = held_session();
+        s.approve([1u8; 32]);
+        s.deny();
+        assert!(s.approved.is_empty());
+        for seed in 0..3 {
+            let out = turn(&mut s, 0.01, 0.0, 10 + seed);
+            assert_eq!(out.action, Action::Block, "{out:?}");
+            assert!(out.reasons.contains(&"operator_denied"));
+        }
+        // It survives the store.
+        let back = SessionState::decode(&s.encode()).unwrap();
+        assert!(back.denied);
+    }
+
+    #[test]
+    fn operator_decisions_round_trip_and_leave_other_states_in_format_2() {
+        let mut s = SessionState::new();
+        for t in 0..4 {
+            turn(&mut s, 0.05, 0.01, t);
+        }
+        let plain = s.encode();
+        assert_eq!(
+            plain[4], 2,
+            "no operator decision: the format older replicas read"
+        );
+        s.approve([3u8; 32]);
+        s.approve([4u8; 32]);
+        let bytes = s.encode();
+        assert_eq!(bytes[4], 3);
+        assert_eq!(bytes.len(), plain.len() + 2 + 64);
+        let back = SessionState::decode(&bytes).unwrap();
+        assert_eq!(back.approved, vec![[3u8; 32], [4u8; 32]]);
+        assert!(!back.denied);
+        assert_eq!(back.encode(), bytes);
+        for cut in 1..=66 {
+            assert!(
+                SessionState::decode(&bytes[..bytes.len() - cut]).is_none(),
+                "{cut}"
+            );
+        }
+        let mut bad = bytes.clone();
+        bad[plain.len()] = 2; // a denied flag that is neither 0 nor 1
+        assert!(SessionState::decode(&bad).is_none());
+        let mut bad = bytes.clone();
+        bad[plain.len() + 1] = MAX_APPROVALS as u8 + 1;
+        assert!(SessionState::decode(&bad).is_none());
+        let mut longer = bytes;
+        longer.push(0);
+        assert!(SessionState::decode(&longer).is_none());
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct Metrics {
     pub session_actions: IntCounterVec,
     /// Attack-memory updates, by kind (`attack`, `benign`).
     pub memory_updates: IntCounterVec,
+    /// Held turns an operator decided, by decision (`approve`, `deny`).
+    pub reviews: IntCounterVec,
     /// State-store operations that failed.
     pub state_errors: IntCounter,
     /// Audit entries written.
@@ -83,6 +85,10 @@ impl Metrics {
             Opts::new("memory_updates_total", "Attack-memory updates by kind"),
             &["kind"],
         )?;
+        let reviews = IntCounterVec::new(
+            Opts::new("reviews_total", "Held turns decided by an operator"),
+            &["decision"],
+        )?;
         let state_errors = IntCounter::new("state_errors_total", "Failed state-store operations")?;
         let audit_entries = IntCounter::new("audit_entries_total", "Audit entries written")?;
         registry.register(Box::new(requests.clone()))?;
@@ -94,6 +100,7 @@ impl Metrics {
         registry.register(Box::new(escalations.clone()))?;
         registry.register(Box::new(session_actions.clone()))?;
         registry.register(Box::new(memory_updates.clone()))?;
+        registry.register(Box::new(reviews.clone()))?;
         registry.register(Box::new(state_errors.clone()))?;
         registry.register(Box::new(audit_entries.clone()))?;
         Ok(Metrics {
@@ -107,6 +114,7 @@ impl Metrics {
             escalations,
             session_actions,
             memory_updates,
+            reviews,
             state_errors,
             audit_entries,
         })

@@ -313,6 +313,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/feedback", post(operator::feedback))
         .route("/v1/audit", get(operator::audit))
         .route("/v1/reviews", get(operator::reviews))
+        .route("/v1/reviews/{request_id}", post(operator::decide_review))
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,

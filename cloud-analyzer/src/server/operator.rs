@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -39,6 +39,41 @@ struct Feedback {
     note: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ReviewDecision {
+    /// The held turn may pass: the session's risk starts over and the request, sent again,
+    /// passes once.
+    Approve,
+    /// The session is closed: every later turn is blocked.
+    Deny,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Review {
+    decision: ReviewDecision,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// An operator's input with a free-text note.
+trait Noted {
+    fn note(&self) -> Option<&str>;
+}
+
+impl Noted for Feedback {
+    fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+}
+
+impl Noted for Review {
+    fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+}
+
 /// The store failed: counted, and answered `503` (operator endpoints need their data).
 fn state_unavailable(s: &Service, e: &StateError, id: &str) -> Response {
     s.metrics.state_errors.inc();
@@ -61,6 +96,42 @@ fn unauthorized(id: &str) -> Response {
     )
 }
 
+/// An operator's JSON body with an optional note: the token checked, the body read (at most
+/// 64 KB) and parsed as `T` (`shape` describes it in the error), the note's length checked.
+// The error is the response the handlers send as is.
+#[allow(clippy::result_large_err)]
+async fn operator_input<T: serde::de::DeserializeOwned + Noted>(
+    s: &Service,
+    headers: &HeaderMap,
+    body: Body,
+    shape: &str,
+    id: &str,
+) -> Result<T, Response> {
+    if !Service::token_ok(s.config.operator_token(), headers) {
+        return Err(unauthorized(id));
+    }
+    let bytes = read_body(body, headers, 64 * 1024, id).await?;
+    let input: T = serde_json::from_slice(&bytes).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "invalid_json",
+            &format!("body must be {shape}: {e}"),
+            id,
+        )
+    })?;
+    if input.note().is_some_and(|n| n.len() > MAX_NOTE) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "note_too_long",
+            &format!("note must be at most {MAX_NOTE} bytes"),
+            id,
+        ));
+    }
+    Ok(input)
+}
+
 /// `POST /v1/feedback`.
 pub(super) async fn feedback(
     State(s): State<Arc<Service>>,
@@ -68,36 +139,12 @@ pub(super) async fn feedback(
     body: Body,
 ) -> Response {
     let id = request_id();
-    if !Service::token_ok(s.config.operator_token(), &headers) {
-        return unauthorized(&id);
-    }
-    let bytes = match read_body(body, &headers, 64 * 1024, &id).await {
-        Ok(b) => b,
+    let shape =
+        r#"{"request_id": "…", "label": "false_positive" | "false_negative", "note"?: "…"}"#;
+    let input: Feedback = match operator_input(&s, &headers, body, shape, &id).await {
+        Ok(f) => f,
         Err(r) => return r,
     };
-    let input: Feedback = match serde_json::from_slice(&bytes) {
-        Ok(f) => f,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                "invalid_json",
-                &format!(
-                    "body must be {{\"request_id\": \"…\", \"label\": \"false_positive\" | \"false_negative\", \"note\"?: \"…\"}}: {e}"
-                ),
-                &id,
-            )
-        }
-    };
-    if input.note.as_ref().is_some_and(|n| n.len() > MAX_NOTE) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            "note_too_long",
-            &format!("note must be at most {MAX_NOTE} bytes"),
-            &id,
-        );
-    }
     let record = match s.store.decision(&input.request_id).await {
         Ok(Some(r)) => r,
         Ok(None) => {
@@ -188,6 +235,90 @@ pub(super) async fn feedback(
         "audit_seq": entry.seq,
         "cache_updated": cache_updated,
         "memory_version": memory_version,
+    }))
+    .into_response()
+}
+
+/// `POST /v1/reviews/{request_id}`: an operator's decision on a held turn. It leaves the queue
+/// (a second decision on it is `404`), the session learns it, and the audit log records it.
+pub(super) async fn decide_review(
+    State(s): State<Arc<Service>>,
+    Path(held): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let id = request_id();
+    let shape = r#"{"decision": "approve" | "deny", "note"?: "…"}"#;
+    let input: Review = match operator_input(&s, &headers, body, shape, &id).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let entry = match s.store.take_review(&held).await {
+        Ok(Some(e)) => e,
+        Ok(None) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                "unknown_review",
+                "no held turn with this request id in the review queue (never held, already decided, or expired)",
+                &id,
+            )
+        }
+        Err(e) => return state_unavailable(&s, &e, &id),
+    };
+    let approve = matches!(input.decision, ReviewDecision::Approve);
+    // The held request's prompt digest, while its decision record is kept.
+    let digest = match s.store.decision(&entry.request_id).await {
+        Ok(record) => record.and_then(|r| crate::state::unhex32(&r.prompt_hash)),
+        Err(_) => None,
+    };
+    let session_updated = if entry.session.is_empty() || !s.config.sessions.enabled {
+        false
+    } else {
+        match s
+            .review_session(&entry.tenant, &entry.session, digest, approve)
+            .await
+        {
+            Ok(updated) => updated,
+            Err(e) => {
+                // Not applied: the turn goes back to the queue for another try.
+                if s.store.push_review(&entry).await.is_err() {
+                    eprintln!(
+                        "cloud-analyzer: review {} could not be put back in the queue",
+                        entry.request_id
+                    );
+                }
+                return state_unavailable(&s, &e, &id);
+            }
+        }
+    };
+    let decision = if approve { "approve" } else { "deny" };
+    let event = AuditEvent {
+        kind: "review".into(),
+        request_id: entry.request_id.clone(),
+        tenant: entry.tenant.clone(),
+        detail: json!({
+            "decision": decision,
+            "note": input.note,
+            "session_updated": session_updated,
+            "risk": super::four_decimals(entry.risk),
+            "review_id": id,
+        }),
+        time_ms: now_ms(),
+    };
+    let audited = match s.store.audit_append(&event).await {
+        Ok(e) => e,
+        Err(e) => return state_unavailable(&s, &e, &id),
+    };
+    s.metrics.audit_entries.inc();
+    s.metrics.reviews.with_label_values(&[decision]).inc();
+    Json(json!({
+        "status": "recorded",
+        "request_id": entry.request_id,
+        "decision": decision,
+        "session": entry.session,
+        "session_updated": session_updated,
+        "audit_seq": audited.seq,
     }))
     .into_response()
 }

@@ -193,6 +193,18 @@ async fn generation(
         contract_headers(&mut r, Some(&outcome), &id);
         return r;
     }
+    if outcome.decision == Decision::Block && super::sessions::closed_by_operator(&outcome) {
+        s.metrics.request(route, "block");
+        let mut r = super::error(
+            StatusCode::FORBIDDEN,
+            "permission_error",
+            "session_closed",
+            "an operator closed this conversation after reviewing it",
+            &id,
+        );
+        contract_headers(&mut r, Some(&outcome), &id);
+        return r;
+    }
     if outcome.decision == Decision::Block {
         s.metrics.request(route, "block");
         let mut shown = outcome.edge.clone();

@@ -252,6 +252,9 @@ impl Service {
                 };
                 key_risk.advance(now, config.key_half_life_secs as f32);
             }
+            // A held request an operator approved passes when it is sent again (once).
+            let approved = crate::state::unhex32(&outcome.prompt_hash)
+                .is_some_and(|digest| state.take_approval(&digest));
             let turn = {
                 // A poisoned lock (a panic elsewhere) fails closed.
                 let Ok(window) = self.window.lock() else {
@@ -270,6 +273,7 @@ impl Service {
                     embedding: &embedding,
                     known_attack: known,
                     prior: key_risk.prior(&config.policy),
+                    approved,
                 };
                 state.turn(
                     &input,
@@ -352,6 +356,45 @@ impl Service {
         Ok(())
     }
 
+    /// Applies an operator's review of a held turn to its session: `approve` starts the
+    /// session's risk over and lets the held request (its prompt digest, when its decision
+    /// record is still kept) pass once when sent again; otherwise the session is closed. Returns
+    /// whether the session was still stored (an expired one has nothing left to change).
+    pub(super) async fn review_session(
+        &self,
+        tenant: &str,
+        session: &str,
+        digest: Option<[u8; 32]>,
+        approve: bool,
+    ) -> Result<bool, crate::state::StateError> {
+        let Some(bytes) = self
+            .store
+            .blob(tenant, BlobKind::SessionState, session)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let mut state = SessionState::decode(&bytes).unwrap_or_default();
+        if approve {
+            match digest {
+                Some(d) => state.approve(d),
+                None => state.risk = 0.0,
+            }
+        } else {
+            state.deny();
+        }
+        self.store
+            .put_blob(
+                tenant,
+                BlobKind::SessionState,
+                session,
+                &state.encode(),
+                self.config.sessions.ttl_secs,
+            )
+            .await?;
+        Ok(true)
+    }
+
     /// Queues a held turn for review.
     pub(super) async fn queue_review(
         &self,
@@ -386,4 +429,12 @@ pub fn held_for_approval(outcome: &Outcome) -> bool {
         .as_ref()
         .is_some_and(|s| s.action == Action::RequireApproval)
         && outcome.single_turn != Decision::Block
+}
+
+/// Whether an outcome is blocked because an operator closed its session (a denied review).
+pub fn closed_by_operator(outcome: &Outcome) -> bool {
+    outcome
+        .session
+        .as_ref()
+        .is_some_and(|s| s.reasons.contains(&"operator_denied"))
 }

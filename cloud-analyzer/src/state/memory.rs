@@ -287,6 +287,15 @@ impl StateStore for MemoryStore {
         Ok(inner.reviews.iter().take(limit).cloned().collect())
     }
 
+    async fn take_review(&self, request_id: &str) -> StateResult<Option<ReviewEntry>> {
+        let mut inner = self.lock()?;
+        let at = inner
+            .reviews
+            .iter()
+            .position(|e| e.request_id == request_id);
+        Ok(at.and_then(|i| inner.reviews.remove(i)))
+    }
+
     async fn put_decision(&self, record: &DecisionRecord, ttl_secs: u64) -> StateResult<()> {
         let mut inner = self.lock()?;
         let expires = now_ms().saturating_add(ttl_secs.saturating_mul(1000));

@@ -200,6 +200,20 @@ pub fn verify_chain(entries: &[AuditEntry]) -> Result<(), u64> {
     Ok(())
 }
 
+/// The 32 bytes a 64-digit hex string spells (either case), or `None`.
+pub fn unhex32(s: &str) -> Option<[u8; 32]> {
+    let s = s.as_bytes();
+    if s.len() != 64 {
+        return None;
+    }
+    let digit = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
+    let mut out = [0u8; 32];
+    for (i, pair) in s.chunks_exact(2).enumerate() {
+        out[i] = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(out)
+}
+
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -285,6 +299,9 @@ pub trait StateStore: Send + Sync {
     async fn push_review(&self, entry: &ReviewEntry) -> StateResult<()>;
     /// The newest `limit` held turns, newest first.
     async fn reviews(&self, limit: usize) -> StateResult<Vec<ReviewEntry>>;
+    /// Takes the held turn with this request id out of the queue (`None`: not there — never
+    /// held, already decided, or pushed out by newer ones). Two callers never both get it.
+    async fn take_review(&self, request_id: &str) -> StateResult<Option<ReviewEntry>>;
     /// Keeps a decision for `ttl_secs`.
     async fn put_decision(&self, record: &DecisionRecord, ttl_secs: u64) -> StateResult<()>;
     /// Looks a decision up by request id.
@@ -357,5 +374,22 @@ mod tests {
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn unhex32_reads_what_hex_writes_and_nothing_else() {
+        let digest: [u8; 32] = std::array::from_fn(|i| (i * 37 + 5) as u8);
+        assert_eq!(unhex32(&hex(&digest)), Some(digest));
+        assert_eq!(unhex32(&hex(&digest).to_uppercase()), Some(digest));
+        for bad in [
+            "",
+            "00",
+            &"0".repeat(63),
+            &"0".repeat(65),
+            &"g".repeat(64),
+            &"é".repeat(32),
+        ] {
+            assert_eq!(unhex32(bad), None, "{bad:?}");
+        }
     }
 }

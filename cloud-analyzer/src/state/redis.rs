@@ -499,6 +499,32 @@ impl StateStore for RedisStore {
             .collect())
     }
 
+    async fn take_review(&self, request_id: &str) -> StateResult<Option<ReviewEntry>> {
+        self.check()?;
+        let mut conn = self.conn.clone();
+        // The queue is capped (MAX_REVIEWS entries of a few hundred bytes), and this is an
+        // operator's call, not the request path.
+        let raw: Vec<String> = conn
+            .lrange("mn:reviews", 0, -1)
+            .await
+            .map_err(|e| self.fail(e))?;
+        for json in raw {
+            let Ok(entry) = serde_json::from_str::<ReviewEntry>(&json) else {
+                continue;
+            };
+            if entry.request_id != request_id {
+                continue;
+            }
+            // LREM is the claim: of two operators deciding at once, one removes it.
+            let removed: i64 = conn
+                .lrem("mn:reviews", 1, &json)
+                .await
+                .map_err(|e| self.fail(e))?;
+            return Ok((removed > 0).then_some(entry));
+        }
+        Ok(None)
+    }
+
     async fn put_decision(&self, record: &DecisionRecord, ttl_secs: u64) -> StateResult<()> {
         self.check()?;
         let mut conn = self.conn.clone();
