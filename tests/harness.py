@@ -327,3 +327,20 @@ def assert_non_utf8_header_values_are_no_crash(base, benign_text, attack_text, p
         assert all(v.startswith(b"caf") for v in passed), passed
         assert post("sim-echo", attack_text).status_code == 403
         assert post("sim-echo", benign_text).status_code == 200
+
+
+def assert_analyzer_decision_has_the_edge_id(analyzer_base, token, response):
+    """An escalated request's `x-mnemosyne-request-id` (the edge's) names the analyzer's decision:
+    its audit entry carries it, and `/v1/feedback` takes it (else an operator could not correct a
+    decision a client reports)."""
+    import httpx
+
+    request_id = response.headers["x-mnemosyne-request-id"]
+    auth = {"authorization": "Bearer " + token}
+    audit = httpx.get(analyzer_base + "/v1/audit?limit=1000", headers=auth, timeout=30)
+    assert audit.status_code == 200, audit.text
+    assert request_id in {e["event"]["request_id"] for e in audit.json()["entries"]}, request_id
+    # A false positive on an allowed prompt changes nothing the other tests rely on.
+    r = httpx.post(analyzer_base + "/v1/feedback", headers=auth,
+                   json={"request_id": request_id, "label": "false_positive"}, timeout=30)
+    assert r.status_code == 200, r.text

@@ -100,6 +100,62 @@ pub fn block_body(verdict: &Verdict, request_id: &str) -> String {
     )
 }
 
+/// Why a conversation's session stopped a turn that was not blocked on its own: the analyzer's
+/// session analysis held it for an operator, or an operator closed the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStop {
+    /// Held for review (`require_approval`): code `approval_required`.
+    HeldForApproval,
+    /// An operator denied a held turn: code `session_closed`.
+    ClosedByOperator,
+}
+
+impl SessionStop {
+    /// The error code.
+    pub fn code(self) -> &'static str {
+        match self {
+            SessionStop::HeldForApproval => "approval_required",
+            SessionStop::ClosedByOperator => "session_closed",
+        }
+    }
+
+    /// The error message.
+    pub fn message(self) -> &'static str {
+        match self {
+            SessionStop::HeldForApproval => "This conversation is held for review by an operator.",
+            SessionStop::ClosedByOperator => {
+                "An operator closed this conversation after reviewing it."
+            }
+        }
+    }
+
+    /// Reads the `session` object of an analyzer's `/v1/analyze` answer (`action`, `reasons`);
+    /// `None` when it says neither.
+    pub fn from_analysis(session: &Value) -> Option<SessionStop> {
+        let denied = session
+            .get("reasons")
+            .and_then(Value::as_array)
+            .is_some_and(|r| r.iter().any(|x| x.as_str() == Some("operator_denied")));
+        if denied {
+            return Some(SessionStop::ClosedByOperator);
+        }
+        (session.get("action").and_then(Value::as_str) == Some("require_approval"))
+            .then_some(SessionStop::HeldForApproval)
+    }
+}
+
+/// The `403` body for a turn its session stopped ([`SessionStop`]), in the OpenAI error shape
+/// (type `permission_error`, as the analyzer's own proxy answers).
+pub fn session_stop_body(stop: SessionStop, verdict: &Verdict, request_id: &str) -> String {
+    body(
+        stop.message(),
+        "permission_error",
+        stop.code(),
+        Some(verdict),
+        request_id,
+    )
+}
+
 /// The `400`/`413` body for unusable input (status from [`Error::http_status`]).
 pub fn error_body(error: &Error, request_id: &str) -> String {
     body(

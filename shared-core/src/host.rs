@@ -320,6 +320,9 @@ struct AnalyzerVerdict {
     /// Kept as JSON so a newer analyzer's unknown categories do not void its verdict.
     #[serde(default)]
     categories: Vec<Value>,
+    /// The session analysis, kept as JSON: only what says the session stopped the turn is read.
+    #[serde(default)]
+    session: Option<Value>,
 }
 
 /// The step after an escalation: the analyzer's verdict, or the fail mode when it did not give
@@ -382,9 +385,17 @@ pub fn escalation_step(
         redacted_body: None,
         restore: Vec::new(),
     };
+    let stop = answer
+        .session
+        .as_ref()
+        .and_then(contract::SessionStop::from_analysis);
+    let body = match stop {
+        Some(stop) => contract::session_stop_body(stop, &verdict, request_id),
+        None => contract::block_body(&verdict, request_id),
+    };
     Step::Reject {
         status: 403,
-        body: contract::block_body(&verdict, request_id),
+        body,
         headers: h,
     }
 }
@@ -939,5 +950,51 @@ mod tests {
                 s => panic!("{bad:?} → {s:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_turn_the_session_stopped_answers_with_the_sessions_code() {
+        let edge = EdgeOpinion {
+            score: 0.5,
+            categories: Vec::new(),
+        };
+        let code = |body: &'static [u8]| {
+            let step = escalation_step(
+                AnalyzerReply::Answered { status: 200, body },
+                FailMode::Closed,
+                None,
+                "r",
+                &edge,
+            );
+            let (status, body, _) = rejected(step);
+            assert_eq!(status, 403);
+            let v: Value = serde_json::from_str(&body).unwrap();
+            v["error"]["code"].as_str().unwrap().to_string()
+        };
+        let held = br#"{"verdict":"block","score":0.8,"session":{"action":"require_approval","reasons":["risk"]}}"#;
+        assert_eq!(code(held), "approval_required");
+        let closed = br#"{"verdict":"block","score":0.8,"session":{"action":"block","reasons":["operator_denied"]}}"#;
+        assert_eq!(code(closed), "session_closed");
+        for plain in [
+            &br#"{"verdict":"block","score":0.9,"session":{"action":"block","reasons":["single_turn"]}}"#[..],
+            br#"{"verdict":"block","score":0.9,"session":null}"#,
+            br#"{"verdict":"block","score":0.9,"session":{"action":7,"reasons":"x"}}"#,
+            br#"{"verdict":"block","score":0.9}"#,
+        ] {
+            assert_eq!(code(plain), "prompt_blocked");
+        }
+        // An allow stays an allow whatever the session says.
+        let allow = br#"{"verdict":"allow","score":0.2,"session":{"action":"require_approval"}}"#;
+        let step = escalation_step(
+            AnalyzerReply::Answered {
+                status: 200,
+                body: allow,
+            },
+            FailMode::Closed,
+            None,
+            "r",
+            &edge,
+        );
+        assert!(matches!(step, Step::Forward { .. }), "{step:?}");
     }
 }

@@ -3,6 +3,7 @@ and the Redis state configurations. Only the upstream LLM is simulated (tests/up
 
 import hashlib
 import json
+import uuid
 
 import httpx
 import openai
@@ -320,6 +321,30 @@ def test_feedback_and_audit_need_the_operator_token(analyzer, client):
     assert audit["chain_ok"] is True
     kinds = [(e["event"]["kind"], e["event"]["request_id"]) for e in audit["entries"]]
     assert ("block", request_id) in kinds and ("feedback", request_id) in kinds
+
+
+def test_analyze_names_its_decision_with_the_edges_request_id(analyzer):
+    """The Envoy filter and the Worker send their request id as `x-request-id`: the id their
+    client sees is the one feedback takes."""
+    auth = {"authorization": "Bearer " + OPERATOR_TOKEN}
+
+    def analyze(text, request_id):
+        body = {"request": {"messages": [{"role": "user", "content": text}]}}
+        r = httpx.post(analyzer.base + "/v1/analyze", json=body, headers={"x-request-id": request_id}, timeout=30)
+        assert r.status_code == 200, r.text
+        assert r.headers["x-mnemosyne-request-id"] == r.json()["request_id"]
+        return r.json()
+
+    edge_id = "mn-edge-" + uuid.uuid4().hex
+    decided = analyze(ATTACK + " (edge id test)", edge_id)
+    assert decided["verdict"] == "block" and decided["request_id"] == edge_id, decided
+    r = httpx.post(analyzer.base + "/v1/feedback", headers=auth, json={"request_id": edge_id, "label": "false_negative"})
+    assert r.status_code == 200, r.text
+    # An id a decision already has is not taken over (a client choosing its edge id must not
+    # replace another request's record); nor is one that is no usable id.
+    assert analyze(BENIGN, edge_id)["request_id"] != edge_id
+    for bad in ["two words", "x" * 200]:
+        assert analyze(BENIGN, bad)["request_id"] != bad
 
 
 def test_client_keys_and_rate_limits(upstream, state_backend):

@@ -12,6 +12,7 @@ import pytest
 from conftest import ANALYZE_TOKEN, upstream_requests
 from harness import (
     assert_ambiguous_bodies_refused,
+    assert_analyzer_decision_has_the_edge_id,
     assert_guarded_everywhere,
     assert_non_utf8_header_values_are_no_crash,
     assert_streams_early,
@@ -153,6 +154,7 @@ def test_uncertain_prompt_is_decided_by_the_analyzer(make_envoy, analyzer_config
     # The analyzer allowed it (its cloud tier judged the discussion benign): forwarded.
     assert raw.headers["x-mnemosyne-verdict"] == "allow"
     assert len(upstream_requests()) == 1
+    assert_analyzer_decision_has_the_edge_id(analyzer.base, ANALYZE_TOKEN, raw)
 
 
 def test_analyzer_down_fails_closed_by_default_and_open_when_configured(make_envoy, analyzer_config):

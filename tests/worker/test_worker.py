@@ -7,9 +7,10 @@ import httpx
 import openai
 import pytest
 
-from conftest import upstream_requests
+from conftest import ANALYZE_TOKEN, upstream_requests
 from harness import (
     assert_ambiguous_bodies_refused,
+    assert_analyzer_decision_has_the_edge_id,
     assert_non_utf8_header_values_are_no_crash,
     assert_guarded_everywhere,
     assert_streams_early,
@@ -104,6 +105,7 @@ def test_uncertain_prompt_is_decided_by_the_analyzer(worker, analyzer):
     assert analyze_count() == before + 1
     assert raw.headers["x-mnemosyne-verdict"] == "allow"
     assert len(upstream_requests()) == 1
+    assert_analyzer_decision_has_the_edge_id(analyzer.base, ANALYZE_TOKEN, raw)
 
 
 def test_bad_json_and_oversized(worker):

@@ -493,8 +493,17 @@ fn valid_id(s: &str) -> bool {
     !s.is_empty() && s.len() <= MAX_ID_LEN && s.chars().all(|c| !c.is_control())
 }
 
+/// The calling edge's request id: `x-request-id`, one value, a valid id of visible ASCII (it
+/// goes back out in a header).
+fn edge_request_id(headers: &HeaderMap) -> Option<String> {
+    let mut values = headers.get_all("x-request-id").iter();
+    let value = values.next()?.to_str().ok()?;
+    let visible = value.bytes().all(|b| b.is_ascii_graphic());
+    (values.next().is_none() && visible && valid_id(value)).then(|| value.to_string())
+}
+
 async fn analyze(State(s): State<Arc<Service>>, headers: HeaderMap, body: Body) -> Response {
-    let id = request_id();
+    let mut id = request_id();
     let route = "analyze";
     if !Service::token_ok(s.config.analyze_token.as_ref(), &headers) {
         s.metrics.request(route, "unauthorized");
@@ -547,6 +556,17 @@ async fn analyze(State(s): State<Arc<Service>>, headers: HeaderMap, body: Body) 
         }
     }
     let _ = &input.edge_verdict;
+    // The edge's request id (`x-request-id`, which the Envoy filter and the Worker send) names
+    // the decision, so the id its client sees is the one `/v1/feedback` and `/v1/reviews` take.
+    // Never one a decision already has: a client that can choose its edge id must not replace
+    // another request's decision record (and so what an operator's feedback applies to).
+    if let Some(edge_id) = edge_request_id(&headers) {
+        match s.store.decision(&edge_id).await {
+            Ok(None) => id = edge_id,
+            Ok(Some(_)) => {}
+            Err(_) => s.metrics.state_errors.inc(),
+        }
+    }
     let tenant = input.tenant.as_deref().unwrap_or("default");
     let raw = input.request.get();
     let started = std::time::Instant::now();

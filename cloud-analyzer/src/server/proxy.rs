@@ -183,30 +183,21 @@ async fn generation(
         {
             return r;
         }
-        let mut r = super::error(
-            StatusCode::FORBIDDEN,
-            "permission_error",
-            "approval_required",
-            "this conversation is held for review by an operator",
-            &id,
-        );
-        contract_headers(&mut r, Some(&outcome), &id);
-        return r;
-    }
-    if outcome.decision == Decision::Block && super::sessions::closed_by_operator(&outcome) {
+    } else if outcome.decision == Decision::Block {
         s.metrics.request(route, "block");
+    }
+    if let Some(stop) = super::sessions::session_stop(&outcome) {
         let mut r = super::error(
             StatusCode::FORBIDDEN,
             "permission_error",
-            "session_closed",
-            "an operator closed this conversation after reviewing it",
+            stop.code(),
+            stop.message(),
             &id,
         );
         contract_headers(&mut r, Some(&outcome), &id);
         return r;
     }
     if outcome.decision == Decision::Block {
-        s.metrics.request(route, "block");
         let mut shown = outcome.edge.clone();
         shown.decision = Decision::Block;
         shown.score = outcome.score;

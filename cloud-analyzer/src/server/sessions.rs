@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use axum::response::Response;
 use burn::tensor::Device;
 use serde::Serialize;
+use shared_core::contract::SessionStop;
 use shared_core::Decision;
 
 use super::{Outcome, Service};
@@ -431,10 +432,17 @@ pub fn held_for_approval(outcome: &Outcome) -> bool {
         && outcome.single_turn != Decision::Block
 }
 
-/// Whether an outcome is blocked because an operator closed its session (a denied review).
-pub fn closed_by_operator(outcome: &Outcome) -> bool {
-    outcome
-        .session
-        .as_ref()
-        .is_some_and(|s| s.reasons.contains(&"operator_denied"))
+/// Why the session stopped a blocked outcome, when it did: held for approval, or closed by an
+/// operator (a denied review). The edges read the same from `/v1/analyze`'s `session` object
+/// (`shared_core::contract::SessionStop::from_analysis`).
+pub fn session_stop(outcome: &Outcome) -> Option<SessionStop> {
+    if outcome.decision != Decision::Block {
+        return None;
+    }
+    let session = outcome.session.as_ref()?;
+    if session.reasons.contains(&"operator_denied") {
+        Some(SessionStop::ClosedByOperator)
+    } else {
+        held_for_approval(outcome).then_some(SessionStop::HeldForApproval)
+    }
 }
