@@ -14,7 +14,7 @@ use serde_json::json;
 
 use super::{error, read_body, request_id, Service};
 use crate::memory::adapter::AdapterInput;
-use crate::state::{now_ms, verify_chain, AuditEvent, CachedVerdict, StateError};
+use crate::state::{now_ms, verify_chain, AuditEvent, CachedVerdict, ReviewEntry, StateError};
 
 /// Longest operator note kept.
 const MAX_NOTE: usize = 2000;
@@ -270,7 +270,10 @@ pub(super) async fn decide_review(
     // The held request's prompt digest, while its decision record is kept.
     let digest = match s.store.decision(&entry.request_id).await {
         Ok(record) => record.and_then(|r| crate::state::unhex32(&r.prompt_hash)),
-        Err(_) => None,
+        Err(_) => {
+            s.metrics.state_errors.inc();
+            None
+        }
     };
     let session_updated = if entry.session.is_empty() || !s.config.sessions.enabled {
         false
@@ -282,12 +285,7 @@ pub(super) async fn decide_review(
             Ok(updated) => updated,
             Err(e) => {
                 // Not applied: the turn goes back to the queue for another try.
-                if s.store.push_review(&entry).await.is_err() {
-                    eprintln!(
-                        "cloud-analyzer: review {} could not be put back in the queue",
-                        entry.request_id
-                    );
-                }
+                requeue(&s, &entry).await;
                 return state_unavailable(&s, &e, &id);
             }
         }
@@ -308,7 +306,12 @@ pub(super) async fn decide_review(
     };
     let audited = match s.store.audit_append(&event).await {
         Ok(e) => e,
-        Err(e) => return state_unavailable(&s, &e, &id),
+        Err(e) => {
+            // Applied but not audited: queued again, so the operator's retry (applying the same
+            // decision again changes nothing) records it.
+            requeue(&s, &entry).await;
+            return state_unavailable(&s, &e, &id);
+        }
     };
     s.metrics.audit_entries.inc();
     s.metrics.reviews.with_label_values(&[decision]).inc();
@@ -321,6 +324,17 @@ pub(super) async fn decide_review(
         "audit_seq": audited.seq,
     }))
     .into_response()
+}
+
+/// Puts a held turn back in the review queue after a decision on it failed half-way.
+async fn requeue(s: &Service, entry: &ReviewEntry) {
+    if s.store.push_review(entry).await.is_err() {
+        s.metrics.state_errors.inc();
+        eprintln!(
+            "cloud-analyzer: review {} could not be put back in the queue",
+            entry.request_id
+        );
+    }
 }
 
 /// `GET /v1/reviews?limit=N`: turns held for approval, newest first.
