@@ -65,11 +65,20 @@ fn request_id(req: &Request) -> String {
         .flatten()
         .filter(|v| v.len() <= 128)
         .map(|ray| format!("mn-{ray}"))
-        .unwrap_or_else(|| format!("mn-edge-{:x}", (js_sys_now() * 1000.0) as u64))
+        .unwrap_or_else(fallback_request_id)
 }
 
-fn js_sys_now() -> f64 {
-    worker::Date::now().as_millis() as f64
+/// An id without `cf-ray` (under `wrangler dev`, or behind something that strips it): the time
+/// alone repeats — workerd's clock only moves between I/O — and the analyzer names its decision
+/// with this id, so a random part keeps two requests' ids apart.
+fn fallback_request_id() -> String {
+    let random = |bits: f64| (worker::js_sys::Math::random() * bits) as u64;
+    format!(
+        "mn-edge-{:x}-{:08x}{:08x}",
+        worker::Date::now().as_millis(),
+        random(4_294_967_296.0),
+        random(4_294_967_296.0)
+    )
 }
 
 /// An OpenAI-style JSON error response.
