@@ -27,6 +27,10 @@ pub const HEADER_CATEGORIES: &str = "x-mnemosyne-categories";
 /// Header (monitor mode) carrying the decision enforcement would have made.
 pub const HEADER_MONITOR: &str = "x-mnemosyne-monitor";
 
+/// Header carrying the session analysis's action when it is not `allow` (`warn` on a request
+/// that passes; the analyzer's proxy and, for the turns they escalate, the edges set it).
+pub const HEADER_SESSION_ACTION: &str = "x-mnemosyne-session-action";
+
 /// Header a client may send to name its session (the one `x-mnemosyne-*` header that is not
 /// the firewall's own).
 pub const HEADER_SESSION: &str = "x-mnemosyne-session";

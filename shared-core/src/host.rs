@@ -368,8 +368,18 @@ pub fn escalation_step(
         .collect();
     categories.sort_unstable();
     categories.dedup();
-    let h = headers(answer.verdict, answer.score, &categories, request_id);
+    let mut h = headers(answer.verdict, answer.score, &categories, request_id);
     if answer.verdict == Decision::Allow {
+        // A turn the session lets pass with a warning says so, as the analyzer's proxy does.
+        let warned = answer
+            .session
+            .as_ref()
+            .and_then(|s| s.get("action"))
+            .and_then(Value::as_str)
+            == Some("warn");
+        if warned {
+            h.push((contract::HEADER_SESSION_ACTION, "warn".to_string()));
+        }
         return Step::Forward {
             body: forward_body,
             headers: h,
@@ -983,18 +993,32 @@ mod tests {
         ] {
             assert_eq!(code(plain), "prompt_blocked");
         }
-        // An allow stays an allow whatever the session says.
-        let allow = br#"{"verdict":"allow","score":0.2,"session":{"action":"require_approval"}}"#;
-        let step = escalation_step(
-            AnalyzerReply::Answered {
-                status: 200,
-                body: allow,
-            },
-            FailMode::Closed,
-            None,
-            "r",
-            &edge,
-        );
-        assert!(matches!(step, Step::Forward { .. }), "{step:?}");
+        // An allow stays an allow whatever the session says; a warning is passed on.
+        let action = |body: &'static [u8]| {
+            let step = escalation_step(
+                AnalyzerReply::Answered { status: 200, body },
+                FailMode::Closed,
+                None,
+                "r",
+                &edge,
+            );
+            match step {
+                Step::Forward { headers, .. } => headers
+                    .iter()
+                    .find(|(k, _)| *k == contract::HEADER_SESSION_ACTION)
+                    .map(|(_, v)| v.clone()),
+                s => panic!("{s:?}"),
+            }
+        };
+        let warned = br#"{"verdict":"allow","score":0.2,"session":{"action":"warn"}}"#;
+        assert_eq!(action(warned).as_deref(), Some("warn"));
+        for quiet in [
+            &br#"{"verdict":"allow","score":0.2,"session":{"action":"allow"}}"#[..],
+            br#"{"verdict":"allow","score":0.2,"session":{"action":"require_approval"}}"#,
+            br#"{"verdict":"allow","score":0.2,"session":{"action":["warn"]}}"#,
+            br#"{"verdict":"allow","score":0.2}"#,
+        ] {
+            assert_eq!(action(quiet), None);
+        }
     }
 }

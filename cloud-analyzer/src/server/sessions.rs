@@ -20,7 +20,7 @@ use crate::memory::{lexical_embedding, Projection, PROJECTION_SEED};
 use crate::state::{now_ms, BlobKind, ReviewEntry};
 
 /// Header carrying the session's action when it is not `allow`.
-pub const HEADER_SESSION_ACTION: &str = "x-mnemosyne-session-action";
+pub use shared_core::contract::HEADER_SESSION_ACTION;
 /// Header carrying the session's risk.
 pub const HEADER_SESSION_RISK: &str = "x-mnemosyne-session-risk";
 
