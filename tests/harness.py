@@ -340,6 +340,10 @@ def assert_analyzer_decision_has_the_edge_id(analyzer_base, token, response):
     audit = httpx.get(analyzer_base + "/v1/audit?limit=1000", headers=auth, timeout=30)
     assert audit.status_code == 200, audit.text
     assert request_id in {e["event"]["request_id"] for e in audit.json()["entries"]}, request_id
+    decided = httpx.get(f"{analyzer_base}/v1/decisions/{request_id}", headers=auth, timeout=30)
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["route"] == "analyze", decided.json()
+    assert decided.json()["verdict"] == response.headers["x-mnemosyne-verdict"], decided.json()
     # A false positive on an allowed prompt changes nothing the other tests rely on.
     r = httpx.post(analyzer_base + "/v1/feedback", headers=auth,
                    json={"request_id": request_id, "label": "false_positive"}, timeout=30)

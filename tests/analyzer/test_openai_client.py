@@ -321,6 +321,14 @@ def test_feedback_and_audit_need_the_operator_token(analyzer, client):
     assert audit["chain_ok"] is True
     kinds = [(e["event"]["kind"], e["event"]["request_id"]) for e in audit["entries"]]
     assert ("block", request_id) in kinds and ("feedback", request_id) in kinds
+    # The decision itself, for an operator looking into a report (no text).
+    assert httpx.get(f"{analyzer.base}/v1/decisions/{request_id}").status_code == 401
+    decided = httpx.get(f"{analyzer.base}/v1/decisions/{request_id}", headers=auth)
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["verdict"] == "block" and decided.json()["route"] == "chat", decided.json()
+    assert "prompt_hash" not in decided.json() and "embedding" not in decided.json()
+    unknown = httpx.get(f"{analyzer.base}/v1/decisions/no-such-request", headers=auth)
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_request_id"
 
 
 def test_analyze_names_its_decision_with_the_edges_request_id(analyzer):

@@ -314,6 +314,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/audit", get(operator::audit))
         .route("/v1/reviews", get(operator::reviews))
         .route("/v1/reviews/{request_id}", post(operator::decide_review))
+        .route("/v1/decisions/{request_id}", get(operator::decision))
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,

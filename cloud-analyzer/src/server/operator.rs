@@ -132,6 +132,16 @@ async fn operator_input<T: serde::de::DeserializeOwned + Noted>(
     Ok(input)
 }
 
+fn unknown_decision(id: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        "unknown_request_id",
+        "no decision with this request id (unknown or expired)",
+        id,
+    )
+}
+
 /// `POST /v1/feedback`.
 pub(super) async fn feedback(
     State(s): State<Arc<Service>>,
@@ -147,15 +157,7 @@ pub(super) async fn feedback(
     };
     let record = match s.store.decision(&input.request_id).await {
         Ok(Some(r)) => r,
-        Ok(None) => {
-            return error(
-                StatusCode::NOT_FOUND,
-                "invalid_request_error",
-                "unknown_request_id",
-                "no decision with this request id (unknown or expired)",
-                &id,
-            )
-        }
+        Ok(None) => return unknown_decision(&id),
         Err(e) => return state_unavailable(&s, &e, &id),
     };
     let (label, corrected) = match input.label {
@@ -334,6 +336,35 @@ async fn requeue(s: &Service, entry: &ReviewEntry) {
             "cloud-analyzer: review {} could not be put back in the queue",
             entry.request_id
         );
+    }
+}
+
+/// `GET /v1/decisions/{request_id}`: what was decided for a request (no text, no vectors), so an
+/// operator can see a decision a client reports before correcting it with `/v1/feedback`.
+pub(super) async fn decision(
+    State(s): State<Arc<Service>>,
+    Path(asked): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let id = request_id();
+    if !Service::token_ok(s.config.operator_token(), &headers) {
+        return unauthorized(&id);
+    }
+    match s.store.decision(&asked).await {
+        Ok(Some(r)) => Json(json!({
+            "request_id": r.request_id,
+            "tenant": r.tenant,
+            "session": r.session,
+            "route": r.route,
+            "verdict": r.verdict,
+            "score": super::four_decimals(r.score),
+            "edge_score": super::four_decimals(r.edge_score),
+            "categories": r.categories,
+            "time_ms": r.time_ms,
+        }))
+        .into_response(),
+        Ok(None) => unknown_decision(&id),
+        Err(e) => state_unavailable(&s, &e, &id),
     }
 }
 
