@@ -232,6 +232,49 @@ def test_an_operator_approves_or_denies_a_held_turn(holding):
     assert 'mnemosyne_reviews_total{decision="deny"}' in metrics
 
 
+EAGER_CONFIG = """
+[sessions.policy]
+window_block = 1.0
+risk_floor = 0.05
+warn_at = 0.1
+approval_at = 0.2
+key_weight = 0.0
+rising_weight = 0.0
+novelty_weight = 0.0
+"""
+
+
+def test_an_approved_request_passes_once_where_its_own_evidence_holds_it(upstream, state_backend):
+    """With settings where one moderately suspicious turn holds a fresh session by itself, the
+    approved request, sent again, is held again on its own evidence — unless the approval lets
+    it through; and only once."""
+    env = {"MNEMOSYNE_UPSTREAM_URL": upstream, "MNEMOSYNE_ADMIN_TOKEN": OPERATOR_TOKEN}
+    if state_backend["redis"] is not None:
+        env["REDIS_URL"] = state_backend["redis"].url
+    a = Analyzer(env, EAGER_CONFIG)
+    try:
+        tenant = fresh("eager")
+        held = None
+        for text in EXTRACTION:
+            session = fresh("first-turn")
+            verdict = analyze(a, text, session=session, tenant=tenant)
+            if verdict["session"]["action"] == "require_approval":
+                held = (text, session, verdict)
+                break
+        assert held is not None, "no first turn was held"
+        text, session, verdict = held
+        assert verdict["verdict"] == "block", verdict
+        r = decide(a, verdict["request_id"], {"decision": "approve"})
+        assert r.status_code == 200 and r.json()["session_updated"] is True, r.text
+        again = analyze(a, text, session=session, tenant=tenant)
+        assert again["verdict"] == "allow", again
+        assert again["session"]["action"] == "warn" and "approved" in again["session"]["reasons"], again
+        once_more = analyze(a, text, session=session, tenant=tenant)
+        assert once_more["session"]["action"] == "require_approval", once_more
+    finally:
+        a.close()
+
+
 def test_bad_session_settings_are_refused(upstream, tmp_path):
     import os
     import subprocess
