@@ -968,15 +968,17 @@ mod tests {
             score: 0.5,
             categories: Vec::new(),
         };
-        let code = |body: &'static [u8]| {
-            let step = escalation_step(
+        let answered = |body: &'static [u8]| {
+            escalation_step(
                 AnalyzerReply::Answered { status: 200, body },
                 FailMode::Closed,
                 None,
                 "r",
                 &edge,
-            );
-            let (status, body, _) = rejected(step);
+            )
+        };
+        let code = |body: &'static [u8]| {
+            let (status, body, _) = rejected(answered(body));
             assert_eq!(status, 403);
             let v: Value = serde_json::from_str(&body).unwrap();
             v["error"]["code"].as_str().unwrap().to_string()
@@ -994,21 +996,12 @@ mod tests {
             assert_eq!(code(plain), "prompt_blocked");
         }
         // An allow stays an allow whatever the session says; a warning is passed on.
-        let action = |body: &'static [u8]| {
-            let step = escalation_step(
-                AnalyzerReply::Answered { status: 200, body },
-                FailMode::Closed,
-                None,
-                "r",
-                &edge,
-            );
-            match step {
-                Step::Forward { headers, .. } => headers
-                    .iter()
-                    .find(|(k, _)| *k == contract::HEADER_SESSION_ACTION)
-                    .map(|(_, v)| v.clone()),
-                s => panic!("{s:?}"),
-            }
+        let action = |body: &'static [u8]| match answered(body) {
+            Step::Forward { headers, .. } => headers
+                .iter()
+                .find(|(k, _)| *k == contract::HEADER_SESSION_ACTION)
+                .map(|(_, v)| v.clone()),
+            s => panic!("{s:?}"),
         };
         let warned = br#"{"verdict":"allow","score":0.2,"session":{"action":"warn"}}"#;
         assert_eq!(action(warned).as_deref(), Some("warn"));
