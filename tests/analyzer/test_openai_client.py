@@ -329,6 +329,10 @@ def test_feedback_and_audit_need_the_operator_token(analyzer, client):
     assert "prompt_hash" not in decided.json() and "embedding" not in decided.json()
     unknown = httpx.get(f"{analyzer.base}/v1/decisions/no-such-request", headers=auth)
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_request_id"
+    # A path that does not decode to UTF-8: a clear 400 in the OpenAI shape.
+    for method, path in [("GET", "/v1/decisions/%FF%FE"), ("POST", "/v1/reviews/%FF%FE")]:
+        bad = httpx.request(method, analyzer.base + path, headers=auth, json={"decision": "deny"})
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_request_id", bad.text
 
 
 def test_analyze_names_its_decision_with_the_edges_request_id(analyzer):

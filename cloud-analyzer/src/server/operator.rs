@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -132,6 +133,24 @@ async fn operator_input<T: serde::de::DeserializeOwned + Noted>(
     Ok(input)
 }
 
+/// The request id in an operator path (`/v1/decisions/{id}`, `/v1/reviews/{id}`): a path that
+/// does not decode to UTF-8 is a `400` in the OpenAI error shape, not axum's plain-text one.
+#[allow(clippy::result_large_err)]
+fn path_request_id(
+    path: Result<Path<String>, PathRejection>,
+    id: &str,
+) -> Result<String, Response> {
+    path.map(|Path(p)| p).map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "invalid_request_id",
+            "the request id in the path is not valid UTF-8",
+            id,
+        )
+    })
+}
+
 fn unknown_decision(id: &str) -> Response {
     error(
         StatusCode::NOT_FOUND,
@@ -245,11 +264,15 @@ pub(super) async fn feedback(
 /// (a second decision on it is `404`), the session learns it, and the audit log records it.
 pub(super) async fn decide_review(
     State(s): State<Arc<Service>>,
-    Path(held): Path<String>,
+    held: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let id = request_id();
+    let held = match path_request_id(held, &id) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
     let shape = r#"{"decision": "approve" | "deny", "note"?: "…"}"#;
     let input: Review = match operator_input(&s, &headers, body, shape, &id).await {
         Ok(r) => r,
@@ -343,10 +366,14 @@ async fn requeue(s: &Service, entry: &ReviewEntry) {
 /// operator can see a decision a client reports before correcting it with `/v1/feedback`.
 pub(super) async fn decision(
     State(s): State<Arc<Service>>,
-    Path(asked): Path<String>,
+    asked: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
     let id = request_id();
+    let asked = match path_request_id(asked, &id) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
     if !Service::token_ok(s.config.operator_token(), &headers) {
         return unauthorized(&id);
     }
