@@ -3,6 +3,8 @@ and the Redis state configurations. Only the upstream LLM is simulated (tests/up
 
 import hashlib
 import json
+import socket
+import time
 import uuid
 
 import httpx
@@ -357,6 +359,52 @@ def test_analyze_names_its_decision_with_the_edges_request_id(analyzer):
     assert analyze(BENIGN, edge_id)["request_id"] != edge_id
     for bad in ["two words", "x" * 200]:
         assert analyze(BENIGN, bad)["request_id"] != bad
+
+
+def _http_answer(sock):
+    """Reads one HTTP/1.1 answer with a content-length from `sock`: (status, headers, body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"connection closed after {data!r}")
+        data += chunk
+    head, rest = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+    length = int(headers.get("content-length", "0"))
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("connection closed inside a body")
+        rest += chunk
+    return int(lines[0].split()[1]), headers, rest[:length]
+
+
+def test_an_answer_before_the_body_keeps_the_connection_usable(analyzer):
+    # Keep-alive clients send their next request on the same connection. An answer given before
+    # the request's body arrived (a refused key, a rate limit, an unknown route) must not be
+    # followed by the server closing that connection unannounced: the rest of the body is read,
+    # or the answer says `connection: close`.
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": BENIGN}]}).encode()
+    head = (
+        "POST /v1/no-such-endpoint HTTP/1.1\r\nhost: mnemosyne\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", analyzer.port), timeout=10) as sock:
+        sock.sendall(head)
+        time.sleep(0.3)
+        sock.sendall(body)
+        status, headers, _ = _http_answer(sock)
+        assert status == 404 and headers.get("connection") != "close", headers
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: mnemosyne\r\n\r\n")
+        status, _, answer = _http_answer(sock)
+        assert status == 200 and json.loads(answer) == {"status": "ok"}
+    # A body that does not come within the wait: the answer says the connection closes.
+    with socket.create_connection(("127.0.0.1", analyzer.port), timeout=10) as sock:
+        sock.sendall(head + body[:10])
+        status, headers, _ = _http_answer(sock)
+        assert status == 404 and headers.get("connection") == "close", headers
 
 
 def test_client_keys_and_rate_limits(upstream, state_backend):

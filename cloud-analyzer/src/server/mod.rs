@@ -7,6 +7,7 @@ pub mod metrics;
 mod operator;
 mod proxy;
 pub mod sessions;
+mod unread_body;
 
 use std::sync::{Arc, Mutex};
 
@@ -335,6 +336,9 @@ pub fn router(service: Arc<Service>) -> Router {
         })
         // Bodies are read by `read_body`, which answers 413 in the OpenAI error shape.
         .layer(DefaultBodyLimit::disable())
+        // A body a handler answered without reading is read to its end (bounded) or the answer
+        // closes the connection: keep-alive clients never reuse a connection being closed.
+        .layer(axum::middleware::from_fn(unread_body::finish_unread_body))
         .with_state(service)
 }
 
