@@ -152,6 +152,9 @@ pub struct Config {
     pub upstream_timeout_secs: u64,
     /// Longest wait to connect to the upstream.
     pub upstream_connect_timeout_secs: u64,
+    /// Longest a client may take to send a request's headers, and again its body (`408` past
+    /// it): a client that trickles bytes cannot hold a connection and a request open forever.
+    pub client_timeout_secs: u64,
     /// Token the edge filters present on `/v1/analyze`.
     pub analyze_token: Option<Secret>,
     /// Token for operator endpoints (`/v1/feedback`, `/v1/audit`); absent → `analyze_token`.
@@ -191,6 +194,7 @@ impl Default for Config {
             upstream_api_key: None,
             upstream_timeout_secs: 60,
             upstream_connect_timeout_secs: 5,
+            client_timeout_secs: 30,
             analyze_token: None,
             admin_token: None,
             models: None,
@@ -228,6 +232,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("GROQ_API_KEY", "upstream_api_key"),
     ("MNEMOSYNE_UPSTREAM_TIMEOUT_SECS", "upstream_timeout_secs"),
+    ("MNEMOSYNE_CLIENT_TIMEOUT_SECS", "client_timeout_secs"),
     ("MNEMOSYNE_ANALYZE_TOKEN", "analyze_token"),
     ("MNEMOSYNE_ADMIN_TOKEN", "admin_token"),
     ("MNEMOSYNE_MODELS", "models"),
@@ -280,6 +285,9 @@ impl Config {
         }
         if let Some(v) = get("MNEMOSYNE_UPSTREAM_TIMEOUT_SECS") {
             self.upstream_timeout_secs = parse_u("MNEMOSYNE_UPSTREAM_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = get("MNEMOSYNE_CLIENT_TIMEOUT_SECS") {
+            self.client_timeout_secs = parse_u("MNEMOSYNE_CLIENT_TIMEOUT_SECS", &v)?;
         }
         if let Some(v) = get("MNEMOSYNE_ANALYZE_TOKEN") {
             self.analyze_token = Some(Secret(v));
@@ -360,6 +368,9 @@ impl Config {
         }
         if self.upstream_connect_timeout_secs == 0 || self.upstream_connect_timeout_secs > 300 {
             return Err("upstream_connect_timeout_secs must be within [1, 300]".into());
+        }
+        if self.client_timeout_secs == 0 || self.client_timeout_secs > 3600 {
+            return Err("client_timeout_secs must be within [1, 3600]".into());
         }
         if self.policy.is_some() && self.policy_file.is_some() {
             return Err(
@@ -465,6 +476,11 @@ impl Config {
         self.upstream_url.trim_end_matches('/')
     }
 
+    /// [`Config::client_timeout_secs`].
+    pub fn client_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.client_timeout_secs)
+    }
+
     /// The token operator endpoints require.
     pub fn operator_token(&self) -> Option<&Secret> {
         self.admin_token.as_ref().or(self.analyze_token.as_ref())
@@ -543,6 +559,7 @@ mod tests {
             ),
             ("listen = \"0.0.0.0:8080\"", "API keys"),
             ("redis_url = \"http://x\"", "redis_url"),
+            ("client_timeout_secs = 0", "client_timeout_secs"),
             (
                 "[sessions.attack_memory]\nadapter_min_probability = -0.5",
                 "adapter_min_probability",

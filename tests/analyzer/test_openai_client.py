@@ -381,16 +381,22 @@ def _http_answer(sock):
     return int(lines[0].split()[1]), headers, rest[:length]
 
 
+def _raw_chat_request(path):
+    """A benign chat request to `path` as raw HTTP/1.1: (head, body)."""
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": BENIGN}]}).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nhost: mnemosyne\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n\r\n"
+    ).encode()
+    return head, body
+
+
 def test_an_answer_before_the_body_keeps_the_connection_usable(analyzer):
     # Keep-alive clients send their next request on the same connection. An answer given before
     # the request's body arrived (a refused key, a rate limit, an unknown route) must not be
     # followed by the server closing that connection unannounced: the rest of the body is read,
     # or the answer says `connection: close`.
-    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": BENIGN}]}).encode()
-    head = (
-        "POST /v1/no-such-endpoint HTTP/1.1\r\nhost: mnemosyne\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\n\r\n"
-    ).encode()
+    head, body = _raw_chat_request("/v1/no-such-endpoint")
     with socket.create_connection(("127.0.0.1", analyzer.port), timeout=10) as sock:
         sock.sendall(head)
         time.sleep(0.3)
@@ -405,6 +411,32 @@ def test_an_answer_before_the_body_keeps_the_connection_usable(analyzer):
         sock.sendall(head + body[:10])
         status, headers, _ = _http_answer(sock)
         assert status == 404 and headers.get("connection") == "close", headers
+
+
+def test_clients_that_trickle_their_request_are_cut_off(upstream):
+    # A client gets `client_timeout_secs` to send a request's headers, and again its body.
+    a = Analyzer({"MNEMOSYNE_UPSTREAM_URL": upstream, "MNEMOSYNE_CLIENT_TIMEOUT_SECS": "1"})
+    try:
+        # Headers that never finish: the connection is closed (without the deadline, `recv`
+        # times out here).
+        with socket.create_connection(("127.0.0.1", a.port), timeout=8) as sock:
+            sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: mnemosyne\r\n")
+            answered = b""
+            while chunk := sock.recv(65536):
+                answered += chunk
+            assert answered == b"" or answered.startswith(b"HTTP/1.1 408"), answered
+        # A body that stops coming: 408 in the OpenAI shape, and the connection closes.
+        head, body = _raw_chat_request("/v1/chat/completions")
+        with socket.create_connection(("127.0.0.1", a.port), timeout=10) as sock:
+            sock.sendall(head + body[:10])
+            status, headers, answer = _http_answer(sock)
+            assert status == 408 and headers.get("connection") == "close", headers
+            assert json.loads(answer)["error"]["code"] == "request_timeout"
+        assert upstream_requests() == []
+        # Clients that send in time are served as usual.
+        assert httpx.post(a.base + "/v1/chat/completions", content=body, timeout=30).status_code == 200
+    finally:
+        a.close()
 
 
 def test_client_keys_and_rate_limits(upstream, state_backend):

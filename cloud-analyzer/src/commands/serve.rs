@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 use cloud_analyzer::config::{Config, StateFailMode};
 use cloud_analyzer::learn::Backend;
-use cloud_analyzer::server::{router, Service};
+use cloud_analyzer::server::{router, serve_http, Service};
 use cloud_analyzer::state::memory::MemoryStore;
 use cloud_analyzer::state::redis::RedisStore;
 use cloud_analyzer::state::StateStore;
@@ -153,10 +153,8 @@ fn serve(args: &ServeArgs) -> Result<(), String> {
         for name in unknown {
             eprintln!("cloud-analyzer: warning: {name} is set but is not a setting (typo?); `serve --print-env` lists them");
         }
-        axum::serve(listener, router(service))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| format!("server error: {e}"))?;
+        let client_timeout = service.config().client_timeout();
+        serve_http(listener, router(service), client_timeout, shutdown_signal()).await;
         if let Some(redis) = redis {
             let _ = redis.ping().await;
             let left = redis.pending_audit();

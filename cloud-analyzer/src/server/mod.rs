@@ -3,6 +3,7 @@
 //! operator endpoints (`/v1/feedback`, `/v1/audit`), and `/healthz`, `/readyz`, `/metrics`.
 
 mod decide;
+mod listen;
 pub mod metrics;
 mod operator;
 mod proxy;
@@ -10,6 +11,7 @@ pub mod sessions;
 mod unread_body;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
@@ -34,6 +36,7 @@ use crate::learn::Featurizer;
 use crate::memory::adapter::BenignReference;
 use crate::state::{now_ms, AuditEvent, DecisionRecord, SessionRecord, StateError, StateStore};
 pub use decide::Outcome;
+pub use listen::serve_http;
 use metrics::Metrics;
 
 /// A client API key as the server holds it.
@@ -400,6 +403,7 @@ async fn read_body(
     body: Body,
     headers: &HeaderMap,
     limit: usize,
+    timeout: Duration,
     id: &str,
 ) -> Result<Bytes, Response> {
     let too_large = || {
@@ -418,24 +422,45 @@ async fn read_body(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    let mut stream = body.into_data_stream();
-    let mut out = bytes::BytesMut::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| {
-            error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                "body_unreadable",
-                "the request body could not be read",
-                id,
-            )
-        })?;
-        if out.len() + chunk.len() > limit {
-            return Err(too_large());
+    let read = async {
+        let mut stream = body.into_data_stream();
+        let mut out = bytes::BytesMut::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "body_unreadable",
+                    "the request body could not be read",
+                    id,
+                )
+            })?;
+            if out.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            out.extend_from_slice(&chunk);
         }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out.freeze())
+        Ok(out.freeze())
+    };
+    let Ok(read) = tokio::time::timeout(timeout, read).await else {
+        let mut late = error(
+            StatusCode::REQUEST_TIMEOUT,
+            "invalid_request_error",
+            "request_timeout",
+            &format!(
+                "the request body did not arrive within {} s",
+                timeout.as_secs()
+            ),
+            id,
+        );
+        // The rest of the body may still come; the connection cannot carry another request.
+        late.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            HeaderValue::from_static("close"),
+        );
+        return Err(late);
+    };
+    read
 }
 
 /// Adds the contract headers (`x-mnemosyne-verdict`, `-score`, `-request-id`, `-categories` when
@@ -528,7 +553,7 @@ async fn analyze(State(s): State<Arc<Service>>, headers: HeaderMap, body: Body) 
         .max_body_bytes
         .saturating_mul(2)
         .saturating_add(64 * 1024);
-    let bytes = match read_body(body, &headers, limit, &id).await {
+    let bytes = match read_body(body, &headers, limit, s.config.client_timeout(), &id).await {
         Ok(b) => b,
         Err(r) => {
             s.metrics.request(route, "error");

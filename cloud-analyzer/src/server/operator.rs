@@ -111,7 +111,7 @@ async fn operator_input<T: serde::de::DeserializeOwned + Noted>(
     if !Service::token_ok(s.config.operator_token(), headers) {
         return Err(unauthorized(id));
     }
-    let bytes = read_body(body, headers, 64 * 1024, id).await?;
+    let bytes = read_body(body, headers, 64 * 1024, s.config.client_timeout(), id).await?;
     let input: T = serde_json::from_slice(&bytes).map_err(|e| {
         error(
             StatusCode::BAD_REQUEST,

@@ -143,7 +143,15 @@ async fn generation(
         Err(r) => return r,
     };
     let limits = s.engine.policy().limits;
-    let bytes = match read_body(body, &headers, limits.max_body_bytes, &id).await {
+    let bytes = match read_body(
+        body,
+        &headers,
+        limits.max_body_bytes,
+        s.config.client_timeout(),
+        &id,
+    )
+    .await
+    {
         Ok(b) => b,
         Err(r) => {
             s.metrics.request(route, "error");

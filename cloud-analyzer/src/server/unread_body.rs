@@ -7,7 +7,8 @@
 //! Without this, hyper answers such a request and then closes the connection when the rest of
 //! the body has not arrived yet — but the answer did not say so, and a keep-alive client that
 //! sends its next request on that connection sees it dropped ("Server disconnected without
-//! sending a response").
+//! sending a response"). An answer that already closes the connection (a body that did not
+//! arrive in time) is sent at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -95,7 +96,11 @@ pub async fn finish_unread_body(request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let watched = WatchedBody::new(body);
     let mut response = next.run(Request::from_parts(parts, watched.body())).await;
-    if watched.ended() {
+    let closing = response
+        .headers()
+        .get(header::CONNECTION)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+    if watched.ended() || closing {
         return response;
     }
     let drained = tokio::time::timeout(DRAIN_TIME, watched.drain(DRAIN_LIMIT))
