@@ -69,6 +69,12 @@ static_resources:
   - name: mnemosyne_analyzer
     type: STATIC
     connect_timeout: 1s
+    # As deploy/envoy.yaml: idle connections dropped before the analyzer's client timeout.
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        common_http_protocol_options: {{ idle_timeout: 20s }}
+        explicit_http_config: {{ http_protocol_options: {{}} }}
     load_assignment:
       cluster_name: mnemosyne_analyzer
       endpoints:
