@@ -155,6 +155,9 @@ pub struct Config {
     /// Longest a client may take to send a request's headers, and again its body (`408` past
     /// it): a client that trickles bytes cannot hold a connection and a request open forever.
     pub client_timeout_secs: u64,
+    /// Most requests in flight; past it `503 overloaded` (health, readiness and metrics are
+    /// always answered). Bounds the memory request bodies take to about this many body caps.
+    pub max_concurrent_requests: usize,
     /// Token the edge filters present on `/v1/analyze`.
     pub analyze_token: Option<Secret>,
     /// Token for operator endpoints (`/v1/feedback`, `/v1/audit`); absent → `analyze_token`.
@@ -195,6 +198,7 @@ impl Default for Config {
             upstream_timeout_secs: 60,
             upstream_connect_timeout_secs: 5,
             client_timeout_secs: 30,
+            max_concurrent_requests: 1024,
             analyze_token: None,
             admin_token: None,
             models: None,
@@ -233,6 +237,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("GROQ_API_KEY", "upstream_api_key"),
     ("MNEMOSYNE_UPSTREAM_TIMEOUT_SECS", "upstream_timeout_secs"),
     ("MNEMOSYNE_CLIENT_TIMEOUT_SECS", "client_timeout_secs"),
+    (
+        "MNEMOSYNE_MAX_CONCURRENT_REQUESTS",
+        "max_concurrent_requests",
+    ),
     ("MNEMOSYNE_ANALYZE_TOKEN", "analyze_token"),
     ("MNEMOSYNE_ADMIN_TOKEN", "admin_token"),
     ("MNEMOSYNE_MODELS", "models"),
@@ -288,6 +296,10 @@ impl Config {
         }
         if let Some(v) = get("MNEMOSYNE_CLIENT_TIMEOUT_SECS") {
             self.client_timeout_secs = parse_u("MNEMOSYNE_CLIENT_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = get("MNEMOSYNE_MAX_CONCURRENT_REQUESTS") {
+            let n = parse_u("MNEMOSYNE_MAX_CONCURRENT_REQUESTS", &v)?;
+            self.max_concurrent_requests = usize::try_from(n).unwrap_or(usize::MAX);
         }
         if let Some(v) = get("MNEMOSYNE_ANALYZE_TOKEN") {
             self.analyze_token = Some(Secret(v));
@@ -371,6 +383,9 @@ impl Config {
         }
         if self.client_timeout_secs == 0 || self.client_timeout_secs > 3600 {
             return Err("client_timeout_secs must be within [1, 3600]".into());
+        }
+        if self.max_concurrent_requests == 0 || self.max_concurrent_requests > 1_000_000 {
+            return Err("max_concurrent_requests must be within [1, 1000000]".into());
         }
         if self.policy.is_some() && self.policy_file.is_some() {
             return Err(
@@ -560,6 +575,7 @@ mod tests {
             ("listen = \"0.0.0.0:8080\"", "API keys"),
             ("redis_url = \"http://x\"", "redis_url"),
             ("client_timeout_secs = 0", "client_timeout_secs"),
+            ("max_concurrent_requests = 0", "max_concurrent_requests"),
             (
                 "[sessions.attack_memory]\nadapter_min_probability = -0.5",
                 "adapter_min_probability",

@@ -439,6 +439,31 @@ def test_clients_that_trickle_their_request_are_cut_off(upstream):
         a.close()
 
 
+def test_requests_past_the_concurrency_cap_are_refused_at_once(upstream):
+    a = Analyzer({"MNEMOSYNE_UPSTREAM_URL": upstream, "MNEMOSYNE_MAX_CONCURRENT_REQUESTS": "1"})
+    try:
+        head, body = _raw_chat_request("/v1/chat/completions")
+        with socket.create_connection(("127.0.0.1", a.port), timeout=10) as held:
+            # One request in flight: its body is still coming.
+            held.sendall(head + body[:10])
+            time.sleep(0.3)
+            r = httpx.post(a.base + "/v1/chat/completions", content=body, timeout=30)
+            assert r.status_code == 503, r.text
+            assert r.json()["error"]["code"] == "overloaded" and r.headers["retry-after"] == "1"
+            # Probes and metrics are always answered.
+            assert httpx.get(a.base + "/healthz").status_code == 200
+            metrics = httpx.get(a.base + "/metrics").text
+            assert "mnemosyne_overloaded_total 1" in metrics and "mnemosyne_requests_in_flight 1" in metrics
+            held.sendall(body[10:])
+            status, _, answer = _http_answer(held)
+            assert status == 200, answer
+        # The permit is back.
+        assert httpx.post(a.base + "/v1/chat/completions", content=body, timeout=30).status_code == 200
+        assert "mnemosyne_requests_in_flight 0" in httpx.get(a.base + "/metrics").text
+    finally:
+        a.close()
+
+
 def test_client_keys_and_rate_limits(upstream, state_backend):
     digest = hashlib.sha256(CLIENT_KEY.encode()).hexdigest()
     env = {

@@ -1,7 +1,8 @@
 //! Prometheus metrics (`GET /metrics`).
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 /// Latency buckets from 10 µs to 60 s.
@@ -38,6 +39,10 @@ pub struct Metrics {
     pub state_errors: IntCounter,
     /// Audit entries written.
     pub audit_entries: IntCounter,
+    /// Requests refused with `503 overloaded` (`max_concurrent_requests` in flight).
+    pub overloaded: IntCounter,
+    /// Requests in flight (health, readiness and metrics not counted).
+    pub in_flight: IntGauge,
 }
 
 impl Metrics {
@@ -91,6 +96,11 @@ impl Metrics {
         )?;
         let state_errors = IntCounter::new("state_errors_total", "Failed state-store operations")?;
         let audit_entries = IntCounter::new("audit_entries_total", "Audit entries written")?;
+        let overloaded = IntCounter::new(
+            "overloaded_total",
+            "Requests refused because max_concurrent_requests were in flight",
+        )?;
+        let in_flight = IntGauge::new("requests_in_flight", "Requests in flight")?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(categories.clone()))?;
         registry.register(Box::new(stage_seconds.clone()))?;
@@ -103,6 +113,8 @@ impl Metrics {
         registry.register(Box::new(reviews.clone()))?;
         registry.register(Box::new(state_errors.clone()))?;
         registry.register(Box::new(audit_entries.clone()))?;
+        registry.register(Box::new(overloaded.clone()))?;
+        registry.register(Box::new(in_flight.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -117,6 +129,8 @@ impl Metrics {
             reviews,
             state_errors,
             audit_entries,
+            overloaded,
+            in_flight,
         })
     }
 

@@ -2,6 +2,7 @@
 //! (`/v1/chat/completions`, `/v1/models`), the escalation API for the edges (`/v1/analyze`),
 //! operator endpoints (`/v1/feedback`, `/v1/audit`), and `/healthz`, `/readyz`, `/metrics`.
 
+mod admission;
 mod decide;
 mod listen;
 pub mod metrics;
@@ -74,6 +75,8 @@ pub struct Service {
     /// Prometheus metrics.
     pub metrics: Metrics,
     sessions: sessions::Sessions,
+    /// Permits for requests in flight (`max_concurrent_requests`).
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl Service {
@@ -131,6 +134,7 @@ impl Service {
             engine,
             featurizer: Featurizer::new().map_err(|e| e.to_string())?,
             http: proxy::http_client(&config)?,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_requests)),
             config,
             store,
             keys,
@@ -342,6 +346,11 @@ pub fn router(service: Arc<Service>) -> Router {
         // A body a handler answered without reading is read to its end (bounded) or the answer
         // closes the connection: keep-alive clients never reuse a connection being closed.
         .layer(axum::middleware::from_fn(unread_body::finish_unread_body))
+        // Outermost: a refused request costs no body reading.
+        .layer(axum::middleware::from_fn_with_state(
+            service.clone(),
+            admission::limit_requests_in_flight,
+        ))
         .with_state(service)
 }
 

@@ -1,0 +1,64 @@
+//! A cap on requests in flight: past `max_concurrent_requests`, a request is answered at once
+//! with `503 overloaded` and `retry-after: 1` instead of queueing its body in memory. Each
+//! request in flight holds at most its route's body cap, so the cap bounds the memory bodies
+//! take. Health, readiness and metrics are never refused, so probes keep answering under load.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus::IntGauge;
+
+use super::{error, request_id, Service};
+
+/// Paths answered whatever the load.
+const ALWAYS_ANSWERED: &[&str] = &["/healthz", "/readyz", "/metrics"];
+
+/// The layer: a request in flight holds one permit until its answer's headers are ready (a
+/// streamed answer's body is passed on without one).
+pub async fn limit_requests_in_flight(
+    State(s): State<Arc<Service>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if ALWAYS_ANSWERED.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
+    let Ok(_permit) = s.in_flight.clone().try_acquire_owned() else {
+        s.metrics.overloaded.inc();
+        let mut refused = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "overloaded",
+            &format!(
+                "the firewall is handling its maximum of {} requests; retry shortly",
+                s.config.max_concurrent_requests
+            ),
+            &request_id(),
+        );
+        refused
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return refused;
+    };
+    let _counted = Counted::new(&s.metrics.in_flight);
+    next.run(request).await
+}
+
+/// One request in the in-flight gauge, also when its client goes away mid-request.
+struct Counted<'a>(&'a IntGauge);
+
+impl<'a> Counted<'a> {
+    fn new(gauge: &'a IntGauge) -> Self {
+        gauge.inc();
+        Counted(gauge)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
