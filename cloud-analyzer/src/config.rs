@@ -158,6 +158,8 @@ pub struct Config {
     /// Most requests in flight; past it `503 overloaded` (health, readiness and metrics are
     /// always answered). Bounds the memory request bodies take to about this many body caps.
     pub max_concurrent_requests: usize,
+    /// One JSON line per answered request on standard output (no bodies, no keys).
+    pub access_log: bool,
     /// Token the edge filters present on `/v1/analyze`.
     pub analyze_token: Option<Secret>,
     /// Token for operator endpoints (`/v1/feedback`, `/v1/audit`); absent → `analyze_token`.
@@ -199,6 +201,7 @@ impl Default for Config {
             upstream_connect_timeout_secs: 5,
             client_timeout_secs: 30,
             max_concurrent_requests: 1024,
+            access_log: true,
             analyze_token: None,
             admin_token: None,
             models: None,
@@ -257,6 +260,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("MNEMOSYNE_RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute"),
     ("MNEMOSYNE_CACHE_ENABLED", "cache.enabled (true | false)"),
+    ("MNEMOSYNE_ACCESS_LOG", "access_log (true | false)"),
 ];
 
 impl Config {
@@ -338,16 +342,16 @@ impl Config {
             self.rate_limit_per_minute = u32::try_from(n)
                 .map_err(|_| format!("MNEMOSYNE_RATE_LIMIT_PER_MINUTE={v} is too large"))?;
         }
+        let flag = |name: &str, v: &str| match v {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err(format!("{name}={v:?}: expected true or false")),
+        };
         if let Some(v) = get("MNEMOSYNE_CACHE_ENABLED") {
-            self.cache.enabled = match v.as_str() {
-                "true" | "1" => true,
-                "false" | "0" => false,
-                _ => {
-                    return Err(format!(
-                        "MNEMOSYNE_CACHE_ENABLED={v:?}: expected true or false"
-                    ))
-                }
-            };
+            self.cache.enabled = flag("MNEMOSYNE_CACHE_ENABLED", &v)?;
+        }
+        if let Some(v) = get("MNEMOSYNE_ACCESS_LOG") {
+            self.access_log = flag("MNEMOSYNE_ACCESS_LOG", &v)?;
         }
         Ok(())
     }

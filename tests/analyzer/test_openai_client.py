@@ -310,6 +310,27 @@ def test_metrics_count_verdicts_and_upstream(analyzer, client):
     assert "mnemosyne_upstream_seconds_bucket" in text
 
 
+def test_every_answered_request_has_one_access_log_line_without_text_or_keys(analyzer, client):
+    secret = "sk-live-" + uuid.uuid4().hex
+    raw = chat(client, BENIGN + " My key is " + secret)
+    with pytest.raises(openai.PermissionDeniedError) as blocked:
+        chat(client, ATTACK)
+    for request_id, status, verdict in [
+        (raw.headers["x-mnemosyne-request-id"], 200, "allow"),
+        (blocked.value.response.headers["x-mnemosyne-request-id"], 403, "block"),
+    ]:
+        deadline = time.monotonic() + 5
+        while not analyzer.access_lines(request_id) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [line] = analyzer.access_lines(request_id)
+        assert line["method"] == "POST" and line["path"] == "/v1/chat/completions", line
+        assert line["status"] == status and line["verdict"] == verdict, line
+        assert isinstance(line["score"], float) and line["ms"] >= 0, line
+    logged = "".join(analyzer.access)
+    assert BENIGN not in logged and "Ignore all previous" not in logged and secret not in logged
+    assert "/healthz" not in logged
+
+
 def test_feedback_and_audit_need_the_operator_token(analyzer, client):
     with pytest.raises(openai.PermissionDeniedError) as err:
         chat(client, ATTACK + " (feedback test)")

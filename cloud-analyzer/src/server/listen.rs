@@ -59,4 +59,5 @@ pub async fn serve_http(
     }
     drop(listener);
     graceful.shutdown().await;
+    super::access_log::flush(Duration::from_secs(2)).await;
 }

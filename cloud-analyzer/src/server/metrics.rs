@@ -43,6 +43,8 @@ pub struct Metrics {
     pub overloaded: IntCounter,
     /// Requests in flight (health, readiness and metrics not counted).
     pub in_flight: IntGauge,
+    /// Access-log lines dropped because standard output did not keep up.
+    pub access_log_dropped: IntCounter,
 }
 
 impl Metrics {
@@ -101,6 +103,10 @@ impl Metrics {
             "Requests refused because max_concurrent_requests were in flight",
         )?;
         let in_flight = IntGauge::new("requests_in_flight", "Requests in flight")?;
+        let access_log_dropped = IntCounter::new(
+            "access_log_dropped_total",
+            "Access-log lines dropped because standard output did not keep up",
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(categories.clone()))?;
         registry.register(Box::new(stage_seconds.clone()))?;
@@ -115,6 +121,7 @@ impl Metrics {
         registry.register(Box::new(audit_entries.clone()))?;
         registry.register(Box::new(overloaded.clone()))?;
         registry.register(Box::new(in_flight.clone()))?;
+        registry.register(Box::new(access_log_dropped.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -131,6 +138,7 @@ impl Metrics {
             audit_entries,
             overloaded,
             in_flight,
+            access_log_dropped,
         })
     }
 

@@ -2,6 +2,7 @@
 //! (`/v1/chat/completions`, `/v1/models`), the escalation API for the edges (`/v1/analyze`),
 //! operator endpoints (`/v1/feedback`, `/v1/audit`), and `/healthz`, `/readyz`, `/metrics`.
 
+mod access_log;
 mod admission;
 mod decide;
 mod listen;
@@ -350,6 +351,10 @@ pub fn router(service: Arc<Service>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             service.clone(),
             admission::limit_requests_in_flight,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            service.clone(),
+            access_log::log_request,
         ))
         .with_state(service)
 }
