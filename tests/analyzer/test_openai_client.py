@@ -471,6 +471,7 @@ def test_requests_past_the_concurrency_cap_are_refused_at_once(upstream):
             r = httpx.post(a.base + "/v1/chat/completions", content=body, timeout=30)
             assert r.status_code == 503, r.text
             assert r.json()["error"]["code"] == "overloaded" and r.headers["retry-after"] == "1"
+            assert r.headers["connection"] == "close"
             # Probes and metrics are always answered.
             assert httpx.get(a.base + "/healthz").status_code == 200
             metrics = httpx.get(a.base + "/metrics").text

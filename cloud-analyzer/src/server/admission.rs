@@ -38,9 +38,11 @@ pub async fn limit_requests_in_flight(
             ),
             &request_id(),
         );
-        refused
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        let headers = refused.headers_mut();
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        // The body is not read (that is the point), so the connection cannot carry another
+        // request; saying so keeps a keep-alive client from reusing it.
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
         return refused;
     };
     let _counted = Counted::new(&s.metrics.in_flight);
