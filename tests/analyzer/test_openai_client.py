@@ -467,7 +467,10 @@ def test_requests_past_the_concurrency_cap_are_refused_at_once(upstream):
         with socket.create_connection(("127.0.0.1", a.port), timeout=10) as held:
             # One request in flight: its body is still coming.
             held.sendall(head + body[:10])
-            time.sleep(0.3)
+            deadline = time.monotonic() + 10
+            while "mnemosyne_requests_in_flight 1" not in httpx.get(a.base + "/metrics").text:
+                assert time.monotonic() < deadline, "the held request never started"
+                time.sleep(0.05)
             r = httpx.post(a.base + "/v1/chat/completions", content=body, timeout=30)
             assert r.status_code == 503, r.text
             assert r.json()["error"]["code"] == "overloaded" and r.headers["retry-after"] == "1"
