@@ -2,13 +2,12 @@
 //! when, which request id, method, path, status, the firewall's verdict, score and categories,
 //! and the time to the answer's headers. Never a body, a query string, a header value other
 //! than the firewall's own, or a key. Health, readiness and metrics requests are not logged.
-//! A thread writes the lines, so a request never waits on standard output.
+//! A thread writes the queued lines in batches, so a request never waits on standard output.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, SyncSender};
-use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
@@ -42,50 +41,81 @@ pub async fn log_request(State(s): State<Arc<Service>>, request: Request, next: 
         response.headers(),
         started.elapsed().as_secs_f64() * 1000.0,
     );
-    PENDING.fetch_add(1, Ordering::AcqRel);
-    if writer().try_send(line).is_err() {
-        PENDING.fetch_sub(1, Ordering::AcqRel);
+    if !enqueue(line) {
         s.metrics.access_log_dropped.inc();
     }
     response
 }
 
-/// Lines queued and not yet written.
-static PENDING: AtomicUsize = AtomicUsize::new(0);
-
-/// Waits (at most `limit`) until the queued lines are written: the server's last step.
-pub async fn flush(limit: std::time::Duration) {
-    let deadline = Instant::now() + limit;
-    while PENDING.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-}
-
 /// Lines waiting for standard output before new ones are dropped.
 const QUEUED_LINES: usize = 16 * 1024;
 
-/// The queue to the thread that writes the lines: a request never waits on standard output
-/// (a slow or stuck reader costs lines, counted in `mnemosyne_access_log_dropped_total`).
-fn writer() -> &'static SyncSender<String> {
-    static WRITER: OnceLock<SyncSender<String>> = OnceLock::new();
-    WRITER.get_or_init(|| {
-        let (sender, lines) = sync_channel::<String>(QUEUED_LINES);
+/// How often the writer thread writes what has queued up (one write per batch).
+const WRITE_EVERY: Duration = Duration::from_millis(50);
+
+/// Lines not yet written; a request only appends here (no wake-up, no system call).
+static QUEUE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Lines taken from the queue and being written.
+static WRITING: AtomicUsize = AtomicUsize::new(0);
+
+/// Queues a line (false: the queue is full, the line is dropped). A slow or stuck reader of
+/// standard output costs lines, never a request's time.
+fn enqueue(line: String) -> bool {
+    start_writer();
+    let mut queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
+    if queue.len() >= QUEUED_LINES {
+        return false;
+    }
+    queue.push(line);
+    true
+}
+
+/// Starts, once, the thread that writes the queued lines every [`WRITE_EVERY`].
+fn start_writer() {
+    static STARTED: OnceLock<()> = OnceLock::new();
+    STARTED.get_or_init(|| {
         let spawned = std::thread::Builder::new()
             .name("access-log".into())
-            .spawn(move || {
-                for line in lines {
-                    // One write per line, so lines never interleave; a closed stdout costs
-                    // the line.
-                    let _ = writeln!(std::io::stdout().lock(), "{line}");
-                    PENDING.fetch_sub(1, Ordering::AcqRel);
-                }
+            .spawn(|| loop {
+                std::thread::sleep(WRITE_EVERY);
+                write_queued();
             });
         if let Err(e) = spawned {
-            // Without the thread the receiver is gone and every line counts as dropped.
-            eprintln!("cloud-analyzer: access log off: cannot start its thread: {e}");
+            eprintln!("cloud-analyzer: access log: cannot start its thread ({e}); lines will be dropped once the queue is full");
         }
-        sender
-    })
+    });
+}
+
+/// Writes what has queued up in one write (so lines never interleave); a closed standard
+/// output costs the lines.
+fn write_queued() {
+    let batch = {
+        let mut queue = QUEUE.lock().unwrap_or_else(PoisonError::into_inner);
+        WRITING.store(queue.len(), Ordering::Release);
+        std::mem::take(&mut *queue)
+    };
+    if !batch.is_empty() {
+        let mut out = String::with_capacity(batch.iter().map(|l| l.len() + 1).sum());
+        for line in &batch {
+            out.push_str(line);
+            out.push('\n');
+        }
+        let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    }
+    WRITING.store(0, Ordering::Release);
+}
+
+/// Waits (at most `limit`) until the queued lines are written: the server's last step.
+pub async fn flush(limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        let queued = QUEUE.lock().unwrap_or_else(PoisonError::into_inner).len();
+        if queued == 0 && WRITING.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// A path cut to [`MAX_LOGGED_PATH`] bytes at a character boundary.
