@@ -166,8 +166,13 @@ impl NeuralMemory {
     /// Appends the memory as little-endian IEEE half floats (params, then momentum) and the
     /// update count: `4 · PARAMS + 4` bytes.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        for x in self.params.iter().chain(&self.momentum) {
-            out.extend_from_slice(&f32_to_f16(*x).to_le_bytes());
+        let start = out.len();
+        out.resize(start + 2 * (self.params.len() + self.momentum.len()), 0);
+        for (slot, x) in out[start..]
+            .chunks_exact_mut(2)
+            .zip(self.params.iter().chain(&self.momentum))
+        {
+            slot.copy_from_slice(&f32_to_f16(*x).to_le_bytes());
         }
         out.extend_from_slice(&self.updates.to_le_bytes());
     }
@@ -181,17 +186,19 @@ impl NeuralMemory {
         if bytes.len() < Self::ENCODED_LEN {
             return None;
         }
-        let halves: Vec<f32> = bytes[..4 * PARAMS]
-            .chunks_exact(2)
-            .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
-            .collect();
-        if halves.iter().any(|x| !x.is_finite()) {
-            return None;
-        }
+        let widen = |half: &[u8]| -> Option<Vec<f32>> {
+            let values: Vec<f32> = half
+                .chunks_exact(2)
+                .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+                .collect();
+            values.iter().all(|x| x.is_finite()).then_some(values)
+        };
+        let params = widen(&bytes[..2 * PARAMS])?;
+        let momentum = widen(&bytes[2 * PARAMS..4 * PARAMS])?;
         let updates = u32::from_le_bytes(bytes[4 * PARAMS..4 * PARAMS + 4].try_into().ok()?);
         Some(NeuralMemory {
-            params: halves[..PARAMS].to_vec(),
-            momentum: halves[PARAMS..].to_vec(),
+            params,
+            momentum,
             updates,
         })
     }
@@ -223,8 +230,10 @@ pub fn f32_to_f16(x: f32) -> u16 {
         return sign | 0x7bff;
     }
     if a < 6.103_515_6e-5 {
-        // Subnormal half: multiples of 2^-24.
-        let m = (a * 16_777_216.0).round() as u16;
+        // Subnormal half: multiples of 2^-24, rounded half away from zero. `a · 2^24` is
+        // below 1024, so adding 0.5 is exact and truncating is `round` (without a libm call:
+        // the session state writes ~16,000 halves per turn, many of them this small).
+        let m = (a * 16_777_216.0 + 0.5) as u16;
         return sign | m;
     }
     let exp = ((bits >> 23) & 0xff) as i32 - 127 + 15;
@@ -275,6 +284,24 @@ mod tests {
             .collect();
         let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         v.into_iter().map(|x| x / n).collect()
+    }
+
+    #[test]
+    fn subnormal_halves_round_like_round() {
+        // Every f32 below the smallest normal half, in steps of 2^11 bit patterns (and the
+        // halfway points between subnormal halves exactly).
+        let limit = 6.103_515_6e-5f32.to_bits();
+        let halfway = (0..1024u32).map(|m| (m as f32 + 0.5) / 16_777_216.0);
+        for a in (0..limit)
+            .step_by(2048)
+            .map(f32::from_bits)
+            .chain(halfway)
+            .filter(|a| *a < 6.103_515_6e-5)
+        {
+            let want = (a * 16_777_216.0).round() as u16;
+            assert_eq!(f32_to_f16(a), want, "{a:e}");
+            assert_eq!(f32_to_f16(-a), 0x8000 | want, "{:e}", -a);
+        }
     }
 
     #[test]
