@@ -16,18 +16,15 @@ use axum::response::Response;
 use serde_json::{json, Value};
 use shared_core::contract::{HEADER_CATEGORIES, HEADER_REQUEST_ID, HEADER_SCORE, HEADER_VERDICT};
 
-use super::Service;
+use super::{Service, PROBES};
 use crate::state::now_ms;
 
 /// Longest path written (a client chooses it).
 const MAX_LOGGED_PATH: usize = 256;
 
-/// Paths not logged.
-const QUIET: &[&str] = &["/healthz", "/readyz", "/metrics"];
-
 /// The layer.
 pub async fn log_request(State(s): State<Arc<Service>>, request: Request, next: Next) -> Response {
-    if !s.config.access_log || QUIET.contains(&request.uri().path()) {
+    if !s.config.access_log || PROBES.contains(&request.uri().path()) {
         return next.run(request).await;
     }
     let method = request.method().as_str().to_string();

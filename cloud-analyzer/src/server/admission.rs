@@ -1,7 +1,8 @@
 //! A cap on requests in flight: past `max_concurrent_requests`, a request is answered at once
-//! with `503 overloaded` and `retry-after: 1` instead of queueing its body in memory. Each
-//! request in flight holds at most its route's body cap, so the cap bounds the memory bodies
-//! take. Health, readiness and metrics are never refused, so probes keep answering under load.
+//! with `503 overloaded`, `retry-after: 1` and `connection: close` instead of queueing its body
+//! in memory. Each request in flight holds at most its route's body cap, so the cap bounds the
+//! memory bodies take. Health, readiness and metrics are never refused, so probes keep
+//! answering under load.
 
 use std::sync::Arc;
 
@@ -11,10 +12,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::IntGauge;
 
-use super::{error, request_id, Service};
-
-/// Paths answered whatever the load.
-const ALWAYS_ANSWERED: &[&str] = &["/healthz", "/readyz", "/metrics"];
+use super::{error, request_id, Service, PROBES};
 
 /// The layer: a request in flight holds one permit until its answer's headers are ready (a
 /// streamed answer's body is passed on without one).
@@ -23,7 +21,7 @@ pub async fn limit_requests_in_flight(
     request: Request,
     next: Next,
 ) -> Response {
-    if ALWAYS_ANSWERED.contains(&request.uri().path()) {
+    if PROBES.contains(&request.uri().path()) {
         return next.run(request).await;
     }
     let Ok(_permit) = s.in_flight.clone().try_acquire_owned() else {

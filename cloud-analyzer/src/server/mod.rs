@@ -41,6 +41,9 @@ pub use decide::Outcome;
 pub use listen::serve_http;
 use metrics::Metrics;
 
+/// Probe and scrape paths: never refused for load, never in the access log.
+const PROBES: &[&str] = &["/healthz", "/readyz", "/metrics"];
+
 /// A client API key as the server holds it.
 struct ClientKey {
     id: String,
@@ -347,7 +350,7 @@ pub fn router(service: Arc<Service>) -> Router {
         // A body a handler answered without reading is read to its end (bounded) or the answer
         // closes the connection: keep-alive clients never reuse a connection being closed.
         .layer(axum::middleware::from_fn(unread_body::finish_unread_body))
-        // Outermost: a refused request costs no body reading.
+        // Outside the body reading: a refused request costs none.
         .layer(axum::middleware::from_fn_with_state(
             service.clone(),
             admission::limit_requests_in_flight,
