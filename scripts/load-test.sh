@@ -5,6 +5,7 @@
 #
 #   bash scripts/load-test.sh                 # VUS=2 DURATION=20s
 #   VUS=4 DURATION=30s bash scripts/load-test.sh
+#   ANALYZER_BIN=/path/to/cloud-analyzer bash scripts/load-test.sh   # another build (A/B runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=$(bash scripts/venv.sh)
@@ -17,7 +18,7 @@ UP_PORT=$(free_port); AN_PORT=$(free_port)
 target/release/mock-upstream "127.0.0.1:$UP_PORT" >/dev/null &
 UP_PID=$!
 env -u REDIS_URL -u GROQ_API_KEY -u MNEMOSYNE_API_KEYS MNEMOSYNE_UPSTREAM_URL="http://127.0.0.1:$UP_PORT/v1" \
-  target/release/cloud-analyzer serve --listen "127.0.0.1:$AN_PORT" >/tmp/mn-load-access.log 2>/tmp/mn-load-analyzer.log &
+  "${ANALYZER_BIN:-target/release/cloud-analyzer}" serve --listen "127.0.0.1:$AN_PORT" >/tmp/mn-load-access.log 2>/tmp/mn-load-analyzer.log &
 AN_PID=$!
 trap 'kill $UP_PID $AN_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

@@ -446,6 +446,12 @@ def test_clients_that_trickle_their_request_are_cut_off(upstream):
             while chunk := sock.recv(65536):
                 answered += chunk
             assert answered == b"" or answered.startswith(b"HTTP/1.1 408"), answered
+        # A kept-alive connection that sends nothing after its request is closed too.
+        with socket.create_connection(("127.0.0.1", a.port), timeout=8) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nhost: mnemosyne\r\n\r\n")
+            status, _, _ = _http_answer(sock)
+            assert status == 200
+            assert sock.recv(65536) == b""
         # A body that stops coming: 408 in the OpenAI shape, and the connection closes.
         head, body = _raw_chat_request("/v1/chat/completions")
         with socket.create_connection(("127.0.0.1", a.port), timeout=10) as sock:
