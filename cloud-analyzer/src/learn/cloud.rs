@@ -5,12 +5,13 @@ use std::path::Path;
 
 use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use burn::tensor::{Bytes, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 use shared_core::scorer::LinearScorer;
 
-use crate::learn::models::{batch_tensors, floats, CloudEnsemble, CloudModel, CloudShape, Example};
+use crate::learn::kernel::CloudKernel;
+use crate::learn::models::{CloudEnsemble, CloudModel, CloudShape, Example};
 use crate::learn::{Backend, Featurized};
 
 /// Calibrated probability at or above which the classifier alone blocks, unless the metadata
@@ -123,8 +124,9 @@ pub struct Encoding {
 /// several members (an ensemble) its calibrated log-odds are the mean of the members'.
 #[derive(Debug)]
 pub struct CloudClassifier {
-    /// At least one model; member `k` is calibrated by [`CloudMeta`]'s curve `k`.
-    members: Vec<CloudModel>,
+    /// At least one model, run without Burn (see [`CloudKernel`]); member `k` is calibrated
+    /// by [`CloudMeta`]'s curve `k`.
+    kernel: CloudKernel,
     /// Shape, calibration and threshold.
     pub meta: CloudMeta,
     device: Device,
@@ -156,8 +158,13 @@ impl CloudClassifier {
             ));
         }
         meta.format = if members.len() == 1 { 1 } else { 2 };
+        let shape = CloudShape {
+            dim: meta.dim,
+            width: meta.width,
+            hidden: meta.hidden,
+        };
         Ok(CloudClassifier {
-            members,
+            kernel: CloudKernel::from_models(&members, shape)?,
             meta,
             device,
             lexical: None,
@@ -166,12 +173,26 @@ impl CloudClassifier {
 
     /// How many models the classifier averages.
     pub fn member_count(&self) -> usize {
-        self.members.len()
+        self.kernel.members()
+    }
+
+    /// The members' shape.
+    pub fn shape(&self) -> CloudShape {
+        CloudShape {
+            dim: self.meta.dim,
+            width: self.meta.width,
+            hidden: self.meta.hidden,
+        }
+    }
+
+    /// The members as Burn modules (what is saved; the same floats the classifier runs on).
+    pub fn burn_models(&self) -> Vec<CloudModel> {
+        self.kernel.to_models(&self.device)
     }
 
     /// Length of an [`Encoding`]'s sum: every member's embedding width, side by side.
     pub fn encoding_width(&self) -> usize {
-        self.meta.width * self.members.len()
+        self.meta.width * self.member_count()
     }
 
     /// Width of the part of an [`Encoding`] the feedback adapter reads: member 0's bag alone.
@@ -360,14 +381,13 @@ impl CloudClassifier {
     }
 
     fn save_files(&self, dir: &Path, weights_file: &str, meta_file: &str) -> Result<(), String> {
-        let record = if let [model] = self.members.as_slice() {
-            model.clone().map(&mut StableIds(0)).into_record()
+        let mut members = self.burn_models();
+        let record = if members.len() == 1 {
+            members.remove(0).map(&mut StableIds(0)).into_record()
         } else {
-            CloudEnsemble {
-                members: self.members.clone(),
-            }
-            .map(&mut StableIds(0))
-            .into_record()
+            CloudEnsemble { members }
+                .map(&mut StableIds(0))
+                .into_record()
         };
         let bytes = record
             .into_bytes()
@@ -382,33 +402,26 @@ impl CloudClassifier {
     /// Calibrated log-odds of a batch: each member's margin through its Platt curve, averaged
     /// over the members.
     pub fn logits(&self, examples: &[&Example]) -> Vec<f32> {
-        if examples.is_empty() {
-            return Vec::new();
-        }
-        let (idx, val, sig) = batch_tensors(examples, &self.device);
-        let mut sum = vec![0.0f32; examples.len()];
-        for (model, (a, b)) in self.members.iter().zip(self.curves()) {
-            let margins = floats(model.forward(idx.clone(), val.clone(), sig.clone()));
-            for (s, m) in sum.iter_mut().zip(margins) {
-                *s += a * m + b;
-            }
-        }
-        let k = self.members.len() as f32;
-        sum.into_iter().map(|s| s / k).collect()
+        let k = self.member_count() as f32;
+        examples
+            .iter()
+            .map(|example| {
+                let margins = self.kernel.margins(example);
+                let sum: f32 = margins
+                    .into_iter()
+                    .zip(self.curves())
+                    .map(|(m, (a, b))| a * m + b)
+                    .sum();
+                sum / k
+            })
+            .collect()
     }
 
     /// The encoder's view of one example, for session analysis (see [`Encoding`]): with an
     /// ensemble, the members' bucket sums side by side.
     pub fn encode(&self, example: &Example) -> Encoding {
-        let sum = if example.indices.is_empty() {
-            vec![0.0; self.encoding_width()]
-        } else {
-            let (idx, _, _) = batch_tensors(&[example], &self.device);
-            self.members
-                .iter()
-                .flat_map(|model| floats(model.bag_sum(idx.clone())))
-                .collect()
-        };
+        let mut sum = vec![0.0; self.encoding_width()];
+        self.kernel.add_bags(&example.indices, &mut sum);
         let mut signals = vec![0.0; crate::learn::models::SIGNALS];
         for (s, x) in signals.iter_mut().zip(&example.signals) {
             *s = *x;
@@ -443,26 +456,13 @@ impl CloudClassifier {
             let scale = 1.0 / buckets.sqrt();
             bag.iter_mut().for_each(|b| *b *= scale);
         }
-        let signals = Tensor::from_data(TensorData::new(signals, [1, signals_len]), &self.device);
-        let member_width = self.meta.width;
-        let mut logit = 0.0f32;
-        for ((model, (a, b)), bag) in self
-            .members
-            .iter()
+        let logit: f32 = bag
+            .chunks_exact(self.meta.width)
             .zip(self.curves())
-            .zip(bag.chunks_exact(member_width))
-        {
-            let bag = Tensor::from_data(
-                TensorData::new(bag.to_vec(), [1, member_width]),
-                &self.device,
-            );
-            let margin = floats(model.head(bag, signals.clone()))
-                .first()
-                .copied()
-                .unwrap_or(0.0);
-            logit += a * margin + b;
-        }
-        shared_core::scorer::sigmoid(logit / self.members.len() as f32)
+            .enumerate()
+            .map(|(m, (bag, (a, b)))| a * self.kernel.margin(m, bag, &signals) + b)
+            .sum();
+        shared_core::scorer::sigmoid(logit / self.member_count() as f32)
     }
 
     /// Calibrated probability that a featurized text is malicious: the strongest of the text
@@ -570,6 +570,30 @@ mod tests {
     }
 
     #[test]
+    fn a_loaded_classifier_saves_the_bytes_it_was_loaded_from() {
+        // It runs on plain floats (see `CloudKernel`) and turns back into Burn modules to save.
+        let backend = Backend::default_backend();
+        let dir = std::env::temp_dir().join(format!(
+            "mnemosyne-cloud-test-{}-resave",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (weights, meta) in [
+            (BUILTIN_WEIGHTS, BUILTIN_META),
+            (BUILTIN_WINDOW_WEIGHTS, BUILTIN_WINDOW_META),
+        ] {
+            let classifier = CloudClassifier::from_parts(weights, meta, backend).unwrap();
+            classifier.save_window(&dir).unwrap();
+            let saved = std::fs::read(dir.join(WINDOW_WEIGHTS_FILE)).unwrap();
+            assert!(
+                saved == weights,
+                "the saved record differs from the loaded one"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn one_encoding_read_alone_scores_like_the_prompt() {
         let cloud = CloudClassifier::builtin(Backend::default_backend()).unwrap();
         let featurizer = Featurizer::new().unwrap();
@@ -592,7 +616,7 @@ mod tests {
     fn an_ensemble_averages_its_members_calibrated_log_odds_and_saves_as_one_record() {
         let backend = Backend::default_backend();
         let shipped = CloudClassifier::from_parts(BUILTIN_WEIGHTS, BUILTIN_META, backend).unwrap();
-        let model = shipped.members[0].clone();
+        let model = shipped.burn_models()[0].clone();
         let (a, b) = (shipped.meta.platt_a, shipped.meta.platt_b);
         // Metadata of one model (the shipped classifier may be an ensemble itself).
         let meta = CloudMeta {
@@ -651,7 +675,7 @@ mod tests {
         // Weights and metadata that disagree on the member count: a clear error.
         let mut bytes = Vec::new();
         let saved = two
-            .members
+            .burn_models()
             .first()
             .cloned()
             .map(|m| m.map(&mut StableIds(0)).into_record().into_bytes().unwrap());

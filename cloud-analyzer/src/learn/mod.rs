@@ -12,6 +12,7 @@
 pub mod cloud;
 pub mod data;
 pub mod evaluate;
+pub mod kernel;
 pub mod metrics;
 pub mod models;
 

@@ -39,7 +39,11 @@ pub fn lexical_embedding(indices: &[u32]) -> Vec<f32> {
 /// so every replica and every restart projects alike.
 #[derive(Debug, Clone)]
 pub struct Projection {
+    /// `[EMBEDDING_DIM, KEY_DIM]`: row `i` holds embedding entry `i`'s weight in each key
+    /// entry (stored transposed, so a projection is one pass over the embedding that adds a
+    /// row at a time; each output still sums its terms in embedding order).
     key: Vec<f32>,
+    /// The same for values.
     value: Vec<f32>,
 }
 
@@ -59,23 +63,31 @@ impl Projection {
                 })
                 .collect()
         };
-        let key = matrix();
-        let value = matrix();
+        // Drawn key entry by key entry (`[KEY_DIM, EMBEDDING_DIM]`), kept transposed.
+        let transpose = |m: Vec<f32>| -> Vec<f32> {
+            let mut t = vec![0.0f32; m.len()];
+            for (j, row) in m.chunks_exact(EMBEDDING_DIM).enumerate() {
+                for (i, x) in row.iter().enumerate() {
+                    t[i * KEY_DIM + j] = *x;
+                }
+            }
+            t
+        };
+        let key = transpose(matrix());
+        let value = transpose(matrix());
         Projection { key, value }
     }
 
     /// `(key, value)` of an embedding.
     pub fn pair(&self, embedding: &[f32]) -> (Vec<f32>, Vec<f32>) {
         let project = |m: &[f32]| -> Vec<f32> {
-            (0..KEY_DIM)
-                .map(|j| {
-                    m[j * EMBEDDING_DIM..(j + 1) * EMBEDDING_DIM]
-                        .iter()
-                        .zip(embedding)
-                        .map(|(a, b)| a * b)
-                        .sum()
-                })
-                .collect()
+            let mut out = vec![0.0f32; KEY_DIM];
+            for (row, e) in m.chunks_exact(KEY_DIM).zip(embedding) {
+                for (o, w) in out.iter_mut().zip(row) {
+                    *o += w * e;
+                }
+            }
+            out
         };
         (project(&self.key), project(&self.value))
     }
@@ -83,3 +95,26 @@ impl Projection {
 
 /// The seed of the projections the analyzer uses.
 pub const PROJECTION_SEED: u64 = 0x4D4E_454D_4F53_594E;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_projection_is_the_matrix_product_in_embedding_order() {
+        let projection = Projection::new(PROJECTION_SEED);
+        let embedding = lexical_embedding(&(0..400).map(|i| i * 7919).collect::<Vec<u32>>());
+        let (key, value) = projection.pair(&embedding);
+        for (matrix, got) in [(&projection.key, key), (&projection.value, value)] {
+            for (j, got) in got.iter().enumerate() {
+                let want: f32 = (0..EMBEDDING_DIM)
+                    .map(|i| matrix[i * KEY_DIM + j] * embedding[i])
+                    .sum();
+                assert_eq!(got.to_bits(), want.to_bits(), "entry {j}");
+            }
+        }
+        // Entries are ±1/√KEY_DIM, as drawn.
+        let scale = 1.0 / (KEY_DIM as f32).sqrt();
+        assert!(projection.key.iter().all(|x| x.abs() == scale));
+    }
+}

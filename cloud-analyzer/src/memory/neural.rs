@@ -38,6 +38,16 @@ pub struct Rates {
     pub max_grad: f32,
 }
 
+/// A forward pass of a memory over some pairs, kept so that learning from them needs no second
+/// one (see [`NeuralMemory::recall`]).
+#[derive(Debug)]
+pub struct Recall {
+    params: [Tensor<2>; 4],
+    loss: Tensor<1>,
+    /// `‖M(k) − v‖² / ‖v‖²` of each pair, in order.
+    pub surprise: Vec<f32>,
+}
+
 /// A memory: MLP parameters and the momentum of their updates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NeuralMemory {
@@ -126,12 +136,34 @@ impl NeuralMemory {
     /// One update on the mean surprise of `pairs`; returns the surprise before the update.
     /// `device` must have autodiff enabled.
     pub fn update(&mut self, pairs: &[(&[f32], &[f32])], rates: Rates, device: &Device) -> f32 {
+        match self.recall(pairs, device) {
+            Some(recall) => self.learn(recall, rates),
+            None => 0.0,
+        }
+    }
+
+    /// The surprise of each pair, from a forward pass kept for [`learn`](Self::learn): a
+    /// caller that decides from the surprise whether to learn (a session's write gate) runs
+    /// the memory forward once. `None` without pairs. `device` must have autodiff enabled.
+    pub fn recall(&self, pairs: &[(&[f32], &[f32])], device: &Device) -> Option<Recall> {
         if pairs.is_empty() {
-            return 0.0;
+            return None;
         }
         let params = self.tensors(device, true);
         let (keys, values) = pair_tensors(pairs, device);
-        let loss = Self::surprise_tensor(&params, keys, values).mean();
+        let per_pair = Self::surprise_tensor(&params, keys, values);
+        let surprise = floats(per_pair.clone());
+        Some(Recall {
+            params,
+            loss: per_pair.mean(),
+            surprise,
+        })
+    }
+
+    /// One update on the mean surprise of a [`recall`](Self::recall) of this memory (made
+    /// since its last update); returns that mean.
+    pub fn learn(&mut self, recall: Recall, rates: Rates) -> f32 {
+        let Recall { params, loss, .. } = recall;
         let before = floats(loss.clone()).first().copied().unwrap_or(0.0);
         let grads = loss.backward();
         let mut gradient = Vec::with_capacity(PARAMS);
@@ -351,6 +383,21 @@ mod tests {
         assert!(after[0] < 0.2 * before[0], "{before:?} → {after:?}");
         assert!(after[1] > 0.5, "unseen pair stays surprising: {after:?}");
         assert_eq!(m.updates, 40);
+    }
+
+    #[test]
+    fn a_recall_gives_the_surprise_and_learns_like_an_update() {
+        let device = Backend::default_backend().device().autodiff();
+        let mut m = NeuralMemory::new(11);
+        m.update(&[(&vector(7), &vector(8))], RATES, &device);
+        let pairs: [(&[f32], &[f32]); 2] = [(&vector(1), &vector(2)), (&vector(3), &vector(4))];
+        let recall = m.recall(&pairs, &device).unwrap();
+        assert_eq!(recall.surprise, m.surprise(&pairs, &device));
+        let mut updated = m.clone();
+        let mean = updated.update(&pairs, RATES, &device);
+        assert_eq!(m.learn(recall, RATES), mean);
+        assert_eq!(m, updated);
+        assert!(m.recall(&[], &device).is_none());
     }
 
     #[test]

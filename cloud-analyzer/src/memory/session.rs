@@ -484,11 +484,11 @@ impl SessionState {
         // were left out (`window` is 0 when none did).
         let lifted = window > 0.0;
         let (key, value) = projection.pair(input.embedding);
-        let surprise = self
-            .memory
-            .surprise(&[(&key, &value)], device)
-            .first()
-            .copied()
+        // One forward pass gives the surprise and, if the turn is remembered, the update.
+        let recall = self.memory.recall(&[(&key, &value)], device);
+        let surprise = recall
+            .as_ref()
+            .and_then(|r| r.surprise.first().copied())
             .unwrap_or(0.0);
         let novelty = if self.surprise_n >= 3 {
             (surprise - self.surprise_mean) / (self.surprise_var.sqrt() + 0.02)
@@ -567,8 +567,9 @@ impl SessionState {
         let remembered =
             action == Action::Allow && p < policy.write_below && any_window < policy.write_below;
         if remembered {
-            self.memory
-                .update(&[(&key, &value)], policy.rates(), device);
+            if let Some(recall) = recall {
+                self.memory.learn(recall, policy.rates());
+            }
             // Running mean and variance of the surprise of turns judged normal.
             self.surprise_n += 1;
             let n = self.surprise_n as f32;
