@@ -219,11 +219,16 @@ impl NeuralMemory {
             return None;
         }
         let widen = |half: &[u8]| -> Option<Vec<f32>> {
+            let mut finite = true;
             let values: Vec<f32> = half
                 .chunks_exact(2)
-                .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+                .map(|c| {
+                    let h = u16::from_le_bytes([c[0], c[1]]);
+                    finite &= f16_is_finite(h);
+                    f16_to_f32(h)
+                })
                 .collect();
-            values.iter().all(|x| x.is_finite()).then_some(values)
+            finite.then_some(values)
         };
         let params = widen(&bytes[..2 * PARAMS])?;
         let momentum = widen(&bytes[2 * PARAMS..4 * PARAMS])?;
@@ -251,6 +256,7 @@ fn pair_tensors(pairs: &[(&[f32], &[f32])], device: &Device) -> (Tensor<2>, Tens
 }
 
 /// Rounds an f32 to the nearest IEEE 754 half (saturating to ±65504, NaN kept).
+#[inline]
 pub fn f32_to_f16(x: f32) -> u16 {
     let bits = x.to_bits();
     let sign = ((bits >> 16) & 0x8000) as u16;
@@ -279,22 +285,28 @@ pub fn f32_to_f16(x: f32) -> u16 {
     sign | half.min(0x7bff) as u16
 }
 
-/// Widens an IEEE 754 half to f32 (exact; bit manipulation only).
+/// Widens an IEEE 754 half to f32 (exact; bit manipulation only, no branches).
+#[inline]
 pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = u32::from(h & 0x8000) << 16;
-    let exp = u32::from((h >> 10) & 0x1f);
-    let mant = u32::from(h & 0x3ff);
-    let bits = match exp {
-        0 if mant == 0 => sign,
-        // Subnormal: mant · 2^-24, exactly representable in f32.
-        0 => {
-            let v = mant as f32 / 16_777_216.0;
-            return if sign != 0 { -v } else { v };
-        }
-        31 => sign | 0x7f80_0000 | (mant << 13),
-        _ => sign | ((exp + 127 - 15) << 23) | (mant << 13),
-    };
-    f32::from_bits(bits)
+    let h = u32::from(h);
+    let sign = (h & 0x8000) << 16;
+    let exp = (h >> 10) & 0x1f;
+    let mant = h & 0x3ff;
+    let normal = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+    let special = sign | 0x7f80_0000 | (mant << 13);
+    // Subnormal: mant · 2^-24, exactly representable in f32 (and ±0 for mant 0).
+    let subnormal = f32::from_bits(sign | (mant as f32 / 16_777_216.0).to_bits());
+    match exp {
+        0 => subnormal,
+        31 => f32::from_bits(special),
+        _ => f32::from_bits(normal),
+    }
+}
+
+/// Whether a half is finite (its exponent is not all ones).
+#[inline]
+pub fn f16_is_finite(h: u16) -> bool {
+    h & 0x7c00 != 0x7c00
 }
 
 #[cfg(test)]
@@ -316,6 +328,36 @@ mod tests {
             .collect();
         let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         v.into_iter().map(|x| x / n).collect()
+    }
+
+    /// The straightforward widening the branch-free one replaced.
+    fn reference_f16_to_f32(h: u16) -> f32 {
+        let sign = u32::from(h & 0x8000) << 16;
+        let exp = u32::from((h >> 10) & 0x1f);
+        let mant = u32::from(h & 0x3ff);
+        let bits = match exp {
+            0 if mant == 0 => sign,
+            // Subnormal: mant · 2^-24, exactly representable in f32.
+            0 => {
+                let v = mant as f32 / 16_777_216.0;
+                return if sign != 0 { -v } else { v };
+            }
+            31 => sign | 0x7f80_0000 | (mant << 13),
+            _ => sign | ((exp + 127 - 15) << 23) | (mant << 13),
+        };
+        f32::from_bits(bits)
+    }
+
+    #[test]
+    fn widening_matches_the_reference_on_every_half() {
+        for h in 0..=u16::MAX {
+            let (got, want) = (f16_to_f32(h), reference_f16_to_f32(h));
+            assert!(
+                got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                "{h:#06x}"
+            );
+            assert_eq!(f16_is_finite(h), want.is_finite(), "{h:#06x}");
+        }
     }
 
     #[test]
