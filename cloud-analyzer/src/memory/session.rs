@@ -21,7 +21,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use shared_core::Decision;
 
-use super::neural::{f16_to_f32, f32_to_f16, NeuralMemory, Rates};
+use super::neural::{f16_to_f32, write_halves, NeuralMemory, Rates};
 use super::Projection;
 use crate::learn::cloud::Encoding;
 
@@ -635,9 +635,8 @@ impl SessionState {
             out.extend_from_slice(&t.encoding.buckets.to_le_bytes());
             out.extend_from_slice(&t.probability.to_le_bytes());
             out.extend_from_slice(&t.alone.to_le_bytes());
-            for x in t.encoding.sum.iter().chain(&t.encoding.signals) {
-                out.extend_from_slice(&f32_to_f16(*x).to_le_bytes());
-            }
+            write_halves(&t.encoding.sum, &mut out);
+            write_halves(&t.encoding.signals, &mut out);
         }
         if operator {
             out.push(u8::from(self.denied));
