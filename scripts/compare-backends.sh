@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Measures Burn's two pure-Rust CPU backends on the work the analyzer does: training both models
 # (`train`) and cloud-classifier inference per prompt (`eval --tier cloud`, p50/p99 per item).
+# Since session 29 the analyzer scores with the trained weights on plain floats (learn/kernel.rs),
+# not through the backend, so the inference column measures that kernel for both builds.
 # Builds the ndarray variant into its own target directory.
 #
 #   bash scripts/compare-backends.sh

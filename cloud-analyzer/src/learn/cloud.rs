@@ -1,5 +1,6 @@
-//! The cloud classifier at inference time: a [`CloudModel`] loaded from Burn's record format
-//! (burnpack) plus its calibration and threshold (a small JSON file beside it).
+//! The cloud classifier at inference time: [`CloudModel`]s loaded from Burn's record format
+//! (burnpack) plus their calibration and threshold (a small JSON file beside them), scored on
+//! plain floats by a [`CloudKernel`] (Burn's per-operation cost dominated a network this small).
 
 use std::path::Path;
 
