@@ -83,7 +83,7 @@ fn bench_memory(c: &mut Criterion) {
     }
     let recognition = RecognitionPolicy::default();
     group.bench_function("attack_recognize", |b| {
-        b.iter(|| black_box(attack.recognize(embedding, None, &recognition, &projection, &device)))
+        b.iter(|| black_box(attack.recognize(embedding, None, &recognition, &projection)))
     });
     group.bench_function("attack_learn_case", |b| {
         b.iter_batched(

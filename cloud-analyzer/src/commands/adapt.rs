@@ -144,7 +144,7 @@ pub fn run(
         }
         let remembered = |i: usize| {
             memory
-                .recognize(&embeddings[i], None, &recognition, &projection, &device)
+                .recognize(&embeddings[i], None, &recognition, &projection)
                 .known
         };
         let memory_recall = share(rest.iter().map(|&i| remembered(i)));
@@ -231,7 +231,6 @@ pub fn run(
                         Some((&input(i), &reference)),
                         &recognition,
                         &projection,
-                        &device,
                     );
                     let adapted = r
                         .adapted

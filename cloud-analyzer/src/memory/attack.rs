@@ -154,7 +154,6 @@ impl AttackMemory {
         adapter: Option<(&AdapterInput, &BenignReference)>,
         policy: &RecognitionPolicy,
         projection: &Projection,
-        device: &Device,
     ) -> Recognition {
         if self.attack_cases.is_empty() {
             return Recognition {
@@ -172,7 +171,7 @@ impl AttackMemory {
                 0.0
             } else {
                 1.0 - m
-                    .surprise(&[(&key, &value)], device)
+                    .surprise(&[(&key, &value)])
                     .first()
                     .copied()
                     .unwrap_or(1.0)

@@ -209,7 +209,6 @@ impl Service {
                 .zip(self.sessions.reference.as_ref()),
             &config.attack_memory,
             &self.sessions.projection,
-            &self.sessions.device,
         );
         let known = recognition.known;
         let mut verdict = SessionVerdict {
