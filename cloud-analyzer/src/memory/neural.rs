@@ -91,15 +91,11 @@ impl NeuralMemory {
         }
     }
 
-    fn tensors(&self, device: &Device, track: bool) -> [Tensor<2>; 4] {
+    /// The parameters as tensors that track gradients (for an update).
+    fn tracked_tensors(&self, device: &Device) -> [Tensor<2>; 4] {
         let make = |range: std::ops::Range<usize>, shape: [usize; 2]| {
-            let t =
-                Tensor::<2>::from_data(TensorData::new(self.params[range].to_vec(), shape), device);
-            if track {
-                t.require_grad()
-            } else {
-                t
-            }
+            Tensor::<2>::from_data(TensorData::new(self.params[range].to_vec(), shape), device)
+                .require_grad()
         };
         [
             make(W1, [KEY_DIM, HIDDEN]),
@@ -172,7 +168,7 @@ impl NeuralMemory {
         if pairs.is_empty() {
             return None;
         }
-        let params = self.tensors(device, true);
+        let params = self.tracked_tensors(device);
         let (keys, values) = pair_tensors(pairs, device);
         let per_pair = Self::surprise_tensor(&params, keys, values);
         let surprise = floats(per_pair.clone());
