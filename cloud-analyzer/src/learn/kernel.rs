@@ -99,18 +99,26 @@ impl CloudKernel {
         if models.is_empty() {
             return Err("cloud model: no members".into());
         }
-        let row = width * models.len();
-        let mut table = vec![0.0f32; dim * row];
-        let mut heads = Vec::with_capacity(models.len());
+        // Every member's table is checked against the metadata before the interleaved table
+        // is allocated: a shape the members do not have is named, never allocated.
         for (m, model) in models.iter().enumerate() {
-            let embed = model.embed.weight.val();
-            if embed.dims() != [dim, width] {
+            let dims = model.embed.weight.dims();
+            if dims != [dim, width] {
                 return Err(format!(
-                    "cloud model: member {m}'s embedding is {:?}, the metadata says [{dim}, {width}]",
-                    embed.dims()
+                    "cloud model: member {m}'s embedding is {dims:?}, the metadata says [{dim}, {width}]"
                 ));
             }
-            let embed = floats(embed);
+        }
+        let row = width
+            .checked_mul(models.len())
+            .ok_or("cloud model: the embedding width times the members overflows")?;
+        let cells = dim
+            .checked_mul(row)
+            .ok_or("cloud model: the embedding table's size overflows")?;
+        let mut table = vec![0.0f32; cells];
+        let mut heads = Vec::with_capacity(models.len());
+        for (m, model) in models.iter().enumerate() {
+            let embed = floats(model.embed.weight.val());
             for (bucket, vector) in embed.chunks_exact(width).enumerate() {
                 let at = bucket * row + m * width;
                 table[at..at + width].copy_from_slice(vector);
@@ -291,5 +299,13 @@ mod tests {
         };
         let err = CloudKernel::from_models(&models, wrong).unwrap_err();
         assert!(err.contains("embedding"), "{err}");
+        // Metadata claiming a table no machine holds is refused before anything is allocated
+        // (the members are checked first; the sizes are multiplied with overflow checks).
+        let huge = CloudShape {
+            dim: usize::MAX / 2,
+            ..classifier.shape()
+        };
+        let err = CloudKernel::from_models(&models, huge).unwrap_err();
+        assert!(err.contains("the metadata says"), "{err}");
     }
 }
