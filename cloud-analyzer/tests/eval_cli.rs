@@ -327,8 +327,9 @@ fn adapt_with_training_reports_the_feedback_adapter() {
     }
     let data = dir.join("slice.jsonl");
     std::fs::write(&data, kept).unwrap();
-    // A family no model trains on, and benign lines that must be left out (three, so counting
-    // them would change the scored benign half whatever its size).
+    // A family no model trains on, and benign lines that must be left out of the scored
+    // corpus half (three, so counting them would change its size whatever it is) and scored
+    // for the unseen family alone, as its file's own benign set.
     let unseen = dir.join("unseen.jsonl");
     let mut lines = String::new();
     for k in 0..12 {
@@ -351,6 +352,8 @@ fn adapt_with_training_reports_the_feedback_adapter() {
                 "5",
                 "--cloud-bags",
                 "2",
+                "--adapt-false-positives",
+                "2",
                 "--json",
                 "--data",
             ])
@@ -369,6 +372,23 @@ fn adapt_with_training_reports_the_feedback_adapter() {
     // reference pool); the unseen file's benign lines are not among them.
     let kept_benign = (1..=benign).filter(|b| b % 4 == 0).count();
     assert_eq!(report["benign_n"], kept_benign / 2, "{report}");
+    // The unseen file's three benign lines: one scored, two watched — false positives are
+    // reported from those (at most two, and only lines the adapted memory recognizes).
+    assert_eq!(report["outside_benign_n"], 1, "{report}");
+    let reported = unseen_result["false_positives_fed"].as_u64().unwrap();
+    assert!(reported <= 2, "{unseen_result}");
+    let (outside_before, outside_after) = (
+        unseen_result["outside_fpr_before"].as_f64().unwrap(),
+        unseen_result["outside_fpr_after"].as_f64().unwrap(),
+    );
+    assert!(
+        (0.0..=1.0).contains(&outside_after) && outside_after >= outside_before,
+        "{unseen_result}"
+    );
+    for f in families.iter().filter(|f| f["family"] != "m:test_unseen") {
+        assert!(f["outside_fpr_after"].is_null(), "{f}");
+        assert!(f["false_positives_fed"].is_null(), "{f}");
+    }
     let mut adapter_caught = 0.0;
     for f in families {
         let before = f["recall_before"].as_f64().unwrap();

@@ -10,7 +10,16 @@
 //!
 //! With `--adapt-unseen FILE`, that file's attack families are appended: no model trains on
 //! them in any fold (one model, trained on all the other data, serves all of them), so they
-//! measure adaptation to attacks the detectors have never seen the like of.
+//! measure adaptation to attacks the detectors have never seen the like of. The file's benign
+//! items never train either; for those families they are scored as a second benign set
+//! ("outside FPR"): a third-party set's benign items often share its attacks' task framing
+//! and carrier documents, which the corpus's benign items do not, so they show what an
+//! adaptation costs on traffic that looks like the attacks it learned. They are split in two
+//! seeded halves: one is scored, the other stands for the tenant's traffic an operator watches.
+//! With `--adapt-false-positives F`, after each such family's K attacks the operator reports
+//! up to F false positives from that half, as they show up: in a seeded order, each item the
+//! adapted memory now recognizes is fed back through the `/v1/feedback` path as a confirmed
+//! false positive (the memory refits after each) until F have been.
 //!
 //! The benign items are split in two seeded halves: the feedback adapter's benign reference is
 //! sampled from the training benign items *outside* the scored half (the other half and the
@@ -37,6 +46,9 @@ pub struct AdaptSettings {
     pub seed: u64,
     /// Skip training: report what the memory alone recognizes.
     pub memory_only: bool,
+    /// Most false positives reported after the K attacks of each `--adapt-unseen` family,
+    /// from the half of those files' benign items that is not scored.
+    pub false_positives: usize,
     /// Networks per trained cloud classifier ([`FitConfig::cloud_bags`]).
     pub cloud_bags: usize,
     /// Burn backend.
@@ -60,6 +72,13 @@ struct FamilyResult {
     memory_fpr: f64,
     /// Benign share recognized by the feedback adapter alone.
     adapter_fpr: Option<f64>,
+    /// For a `--adapt-unseen` family: the share of the scored half of that file's benign
+    /// items blocked before adaptation, and blocked or recognized after it.
+    outside_fpr_before: Option<f64>,
+    outside_fpr_after: Option<f64>,
+    /// For a `--adapt-unseen` family: false positives reported (at most
+    /// `--adapt-false-positives`; fewer when the watched half had no more).
+    false_positives_fed: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,6 +86,9 @@ struct AdaptReport {
     k: usize,
     seed: u64,
     benign_n: usize,
+    /// Benign items of the `--adapt-unseen` files scored (for their families only; the other
+    /// half is where false positives are reported from).
+    outside_benign_n: usize,
     families: Vec<FamilyResult>,
     mean_recall_gain_points: Option<f64>,
     mean_fpr_gain_points: Option<f64>,
@@ -95,10 +117,17 @@ pub fn run(
     json: bool,
 ) -> Result<String, String> {
     let start = Instant::now();
-    // Unseen attacks go after the data's own items: indices ≥ `trainable` never train.
+    // Unseen items go after the data's own items: indices ≥ `trainable` never train.
     let trainable = items.len();
     let items: Vec<Item> = items.iter().chain(unseen).cloned().collect();
     let items = &items[..];
+    let mut outside_benign: Vec<usize> = (trainable..items.len())
+        .filter(|&i| !items[i].malicious)
+        .collect();
+    SplitMix(settings.seed ^ 0xF9).shuffle(&mut outside_benign);
+    // The watched half keeps its seeded order: the order false positives show up in.
+    let watched: Vec<usize> = outside_benign.split_off(outside_benign.len() / 2);
+    outside_benign.sort_unstable();
     let mut unseen_model = None;
     let featurizer = Featurizer::new().map_err(|e| e.to_string())?;
     let features: Vec<Featurized> = items
@@ -160,6 +189,9 @@ pub fn run(
             fpr_after: None,
             memory_fpr,
             adapter_fpr: None,
+            outside_fpr_before: None,
+            outside_fpr_after: None,
+            false_positives_fed: None,
         };
         if !settings.memory_only {
             let t = Instant::now();
@@ -221,6 +253,23 @@ pub fn run(
                     &device,
                 );
             }
+            if is_unseen {
+                let mut reported = 0;
+                for &i in &watched {
+                    if reported == settings.false_positives {
+                        break;
+                    }
+                    let adapter = Some((&input(i), &reference));
+                    if memory
+                        .recognize(&embeddings[i], adapter, &recognition, &projection)
+                        .known
+                    {
+                        memory.learn(&embeddings[i], false, adapter, &projection, &device);
+                        reported += 1;
+                    }
+                }
+                result.false_positives_fed = Some(reported);
+            }
             let recognized: Vec<(bool, bool)> = (0..items.len())
                 .map(|i| {
                     if items[i].malicious && items[i].family != family {
@@ -275,6 +324,17 @@ pub fn run(
                     .map(|(&i, &b)| b || recognized[i].0),
             ));
             result.adapter_fpr = Some(share(benign.iter().map(|&i| recognized[i].1)));
+            if is_unseen && !outside_benign.is_empty() {
+                let outside_before: Vec<bool> =
+                    outside_benign.iter().map(|&i| blocked(i)).collect();
+                result.outside_fpr_before = Some(share(outside_before.iter().copied()));
+                result.outside_fpr_after = Some(share(
+                    outside_benign
+                        .iter()
+                        .zip(&outside_before)
+                        .map(|(&i, &b)| b || recognized[i].0),
+                ));
+            }
             let how = if is_unseen {
                 "never trained on (one model for every unseen family)"
             } else {
@@ -292,6 +352,7 @@ pub fn run(
         k: settings.k,
         seed: settings.seed,
         benign_n: benign.len(),
+        outside_benign_n: outside_benign.len(),
         mean_recall_gain_points: mean(&|r| r.recall_before.map(|b| r.recall_after - b)),
         mean_fpr_gain_points: mean(&|r| r.fpr_before.zip(r.fpr_after).map(|(b, a)| a - b)),
         families: results,
@@ -306,7 +367,7 @@ pub fn run(
         report.k, report.seed, report.benign_n
     );
     out.push_str(&format!(
-        "{:<28} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+        "{:<28} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
         "family",
         "n",
         "recall<",
@@ -316,11 +377,13 @@ pub fn run(
         "FPR<",
         "FPR>",
         "mem FPR",
-        "adp FPR"
+        "adp FPR",
+        "out FPR<",
+        "out FPR>"
     ));
     for r in &report.families {
         out.push_str(&format!(
-            "{:<28} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+            "{:<28} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
             r.family,
             r.n,
             pct(r.recall_before),
@@ -331,11 +394,35 @@ pub fn run(
             pct(r.fpr_after),
             pct(Some(r.memory_fpr)),
             pct(r.adapter_fpr),
+            pct(r.outside_fpr_before),
+            pct(r.outside_fpr_after),
         ));
     }
     if let (Some(g), Some(f)) = (report.mean_recall_gain_points, report.mean_fpr_gain_points) {
         out.push_str(&format!(
             "\nmean recall gain {g:+.1} points, mean benign FPR change {f:+.2} points\n"
+        ));
+    }
+    let outside: Vec<(f64, f64, usize)> = report
+        .families
+        .iter()
+        .filter_map(|r| {
+            let (before, after) = r.outside_fpr_before.zip(r.outside_fpr_after)?;
+            Some((before, after, r.false_positives_fed.unwrap_or(0)))
+        })
+        .collect();
+    if !outside.is_empty() {
+        let n = outside.len() as f64;
+        let before = outside.iter().map(|o| o.0).sum::<f64>() / n * 100.0;
+        let after = outside.iter().map(|o| o.1).sum::<f64>() / n * 100.0;
+        let reported: Vec<String> = outside.iter().map(|o| o.2.to_string()).collect();
+        out.push_str(&format!(
+            "--adapt-unseen families: {} of their files' benign items scored, blocked \
+             {before:.2} % before, {after:.2} % after (mean over {} families; false positives \
+             reported from the other half: {})\n",
+            report.outside_benign_n,
+            outside.len(),
+            reported.join(" / ")
         ));
     }
     out.push_str(&format!("({:.1} s)\n", report.seconds));

@@ -43,9 +43,15 @@ pub struct EvalArgs {
     augment: Vec<PathBuf>,
     /// With `--adapt`: labelled JSONL whose attack families no model ever trains on (held out
     /// in every fold, not only their own); each is adapted to like a held-out family. Its
-    /// benign items are not used.
+    /// benign items never train: they are scored for its families as a second benign set
+    /// ("outside FPR").
     #[arg(long, value_name = "FILE")]
     adapt_unseen: Vec<PathBuf>,
+    /// With `--adapt-unseen`: after each of its families' K attacks, report up to F false
+    /// positives as an operator would — benign items of the file (from the half that is not
+    /// scored) that the adapted memory recognizes, fed back one at a time.
+    #[arg(long, value_name = "F", default_value_t = 0)]
+    adapt_false_positives: usize,
     /// With `--adapt`: seed for choosing the K examples and for training.
     #[arg(long, default_value_t = cloud_analyzer::learn::DEFAULT_SEED)]
     seed: u64,
@@ -147,9 +153,6 @@ fn eval(args: &EvalArgs) -> Result<String, String> {
             Vec::new()
         } else {
             load_data(&args.adapt_unseen)?
-                .into_iter()
-                .filter(|i| i.malicious)
-                .collect()
         };
         if let Some(clash) = unseen
             .iter()
@@ -164,6 +167,7 @@ fn eval(args: &EvalArgs) -> Result<String, String> {
             k,
             seed: args.seed,
             memory_only: args.memory_only,
+            false_positives: args.adapt_false_positives,
             cloud_bags: args.cloud_bags,
             backend: args.backend,
         };
