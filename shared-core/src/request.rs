@@ -381,23 +381,29 @@ fn push_base64(out: &mut String, bytes: &[u8]) {
 }
 
 /// Rejects bodies nesting deeper than `limit` before the JSON parser recurses into them.
+/// Strings are skipped with a vectorized search for their closing quote or next escape: a chat
+/// body is mostly string bytes, which hold no nesting.
 fn check_depth(bytes: &[u8], limit: usize) -> Result<(), Error> {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in bytes {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
         match b {
-            b'"' => in_string = true,
+            b'"' => {
+                i += 1;
+                loop {
+                    let rest = bytes.get(i..).unwrap_or_default();
+                    match memchr::memchr2(b'"', b'\\', rest) {
+                        // An escape: the next byte is part of it, whatever it is.
+                        Some(at) if rest[at] == b'\\' => i += at + 2,
+                        Some(at) => {
+                            i += at;
+                            break;
+                        }
+                        // An unterminated string: nothing after it nests.
+                        None => return Ok(()),
+                    }
+                }
+            }
             b'[' | b'{' => {
                 depth += 1;
                 if depth > limit {
@@ -407,6 +413,7 @@ fn check_depth(bytes: &[u8], limit: usize) -> Result<(), Error> {
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     Ok(())
 }
@@ -1587,6 +1594,65 @@ mod tests {
             ),
         ] {
             assert_eq!(parse(body).unwrap_err().code(), code, "{body}");
+        }
+    }
+
+    /// The byte-at-a-time depth check [`check_depth`] replaced: its reference.
+    fn check_depth_bytewise(bytes: &[u8], limit: usize) -> Result<(), Error> {
+        let mut depth = 0usize;
+        let mut in_string = false;
+        let mut escaped = false;
+        for &b in bytes {
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > limit {
+                        return Err(Error::TooDeep { limit });
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        /// The depth check decides every input as the byte-at-a-time state machine does: bytes
+        /// drawn mostly from the characters that matter (quotes, escapes, brackets), ending
+        /// anywhere, in or out of a string or an escape.
+        #[test]
+        fn depth_check_agrees_with_the_bytewise_reference(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(b"\"\\[]{}ax:,\n".to_vec()), 0..200),
+            limit in 0usize..8,
+        ) {
+            proptest::prop_assert_eq!(
+                check_depth(&bytes, limit).is_ok(),
+                check_depth_bytewise(&bytes, limit).is_ok()
+            );
+        }
+
+        #[test]
+        fn depth_check_agrees_with_the_bytewise_reference_on_any_bytes(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+            limit in 0usize..6,
+        ) {
+            proptest::prop_assert_eq!(
+                check_depth(&bytes, limit).is_ok(),
+                check_depth_bytewise(&bytes, limit).is_ok()
+            );
         }
     }
 
