@@ -167,6 +167,27 @@ fn missing_file_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open"));
 }
 
+#[test]
+fn a_signal_dropout_outside_0_to_1_is_refused() {
+    let (_, data) = small_data_file("dropout");
+    let out_dir = scratch("dropout-out");
+    for command in ["train", "crossval"] {
+        for share in ["1.5", "-0.1", "NaN"] {
+            let mut args = vec![command, "--data", data.to_str().unwrap()];
+            if command == "train" {
+                args.extend(["--out", out_dir.to_str().unwrap()]);
+            }
+            let flag = format!("--signal-dropout={share}");
+            args.push(&flag);
+            let out = bin().args(&args).output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command} {share}: {err}");
+            assert!(err.contains("--signal-dropout"), "{command} {share}: {err}");
+        }
+    }
+    assert!(!out_dir.join("edge.mnls").exists());
+}
+
 /// The corpus the README's commands read (CI has it beside the project).
 fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/corpus.jsonl")

@@ -81,6 +81,11 @@ pub struct CrossvalArgs {
     /// `FitConfig::fit_only_families`).
     #[arg(long, value_name = "FAMILY")]
     fit_only_family: Vec<String>,
+    /// Share of the weight of each training item with a signature signal moved to a copy of
+    /// it without its signals, so the n-grams learn attacks on their own too (see
+    /// `FitConfig::signal_dropout`).
+    #[arg(long, default_value_t = FitConfig::new(0).signal_dropout)]
+    signal_dropout: f32,
     /// Average this many edge models trained on different calibration splits (see
     /// `FitConfig::edge_bags`).
     #[arg(long)]
@@ -262,6 +267,13 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
     config.refit = args.refit;
     config.calibrate_on_collected_only = args.calibrate_on_collected_only;
     config.fit_only_families = args.fit_only_family.clone();
+    if !(0.0..=1.0).contains(&args.signal_dropout) {
+        return Err(format!(
+            "--signal-dropout must be from 0 to 1, not {}",
+            args.signal_dropout
+        ));
+    }
+    config.signal_dropout = args.signal_dropout;
     if let Some(k) = args.calibration_folds {
         config.calibration_folds = k;
     }

@@ -63,6 +63,11 @@ pub struct TrainArgs {
     /// `FitConfig::fit_only_families`).
     #[arg(long, value_name = "FAMILY")]
     fit_only_family: Vec<String>,
+    /// Share of the weight of each training item with a signature signal moved to a copy of
+    /// it without its signals, so the n-grams learn attacks on their own too (see
+    /// `FitConfig::signal_dropout`).
+    #[arg(long, default_value_t = FitConfig::new(0).signal_dropout)]
+    signal_dropout: f32,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -94,6 +99,13 @@ fn train(args: &TrainArgs) -> Result<(), String> {
     config.cloud_bags = args.cloud_bags;
     config.calibrate_on_collected_only = args.calibrate_on_collected_only;
     config.fit_only_families = args.fit_only_family.clone();
+    if !(0.0..=1.0).contains(&args.signal_dropout) {
+        return Err(format!(
+            "--signal-dropout must be from 0 to 1, not {}",
+            args.signal_dropout
+        ));
+    }
+    config.signal_dropout = args.signal_dropout;
     let runs = if config.calibration_folds >= 2 {
         config.calibration_folds + 1
     } else if config.refit {

@@ -148,6 +148,13 @@ pub struct FitConfig {
     /// without these families. To measure what new data does with the split held fixed (see
     /// the README, "How stable these numbers are").
     pub fit_only_families: Vec<String>,
+    /// Share of each training item's weight moved to a copy of it without the signal vector
+    /// (items with no signal are left as they are). The signatures' signals explain most
+    /// training attacks by themselves, so without this the n-gram weights learn little of
+    /// how an attack is worded, and an attack in new words that no signature matches scores
+    /// like ordinary text; the copies make the n-grams predict the label alone as well. 0:
+    /// off (see the README, "Signal dropout").
+    pub signal_dropout: f32,
 }
 
 impl FitConfig {
@@ -179,6 +186,7 @@ impl FitConfig {
             lexical_bags: 5,
             cloud_bags: 5,
             fit_only_families: Vec::new(),
+            signal_dropout: 0.0,
         }
     }
 }
@@ -197,6 +205,26 @@ pub struct Featurized {
     pub payloads: Vec<Example>,
     /// The same payloads as edge-model inputs (for the cloud tier's lexical model).
     pub edge_payloads: Vec<Example>,
+}
+
+/// Moves the share `p` of the weight of every example with a signal to a copy of it whose
+/// signals are zero, appended after the originals (0 or less: nothing changes).
+pub fn add_signal_free_copies(x: &mut Vec<Example>, y: &mut Vec<bool>, w: &mut Vec<f32>, p: f32) {
+    if p <= 0.0 {
+        return;
+    }
+    let p = p.min(1.0);
+    for i in 0..x.len() {
+        if x[i].signals.iter().all(|&s| s == 0.0) {
+            continue;
+        }
+        let mut copy = x[i].clone();
+        copy.signals.iter_mut().for_each(|s| *s = 0.0);
+        x.push(copy);
+        y.push(y[i]);
+        w.push(w[i] * p);
+        w[i] *= 1.0 - p;
+    }
 }
 
 /// Computes model inputs from texts: shared-core's normalized words view, hashed n-grams, and
@@ -498,7 +526,9 @@ pub fn fit(
         for e in &mut x {
             e.indices.retain(|&b| keep[b as usize]);
         }
-        let w = balanced_weights(&y, &fams);
+        let mut w = balanced_weights(&y, &fams);
+        let mut y = y;
+        add_signal_free_copies(&mut x, &mut y, &mut w, config.signal_dropout);
         (x, y, w)
     };
     let plain = backend.device();
@@ -700,6 +730,52 @@ mod tests {
         spec.iter()
             .flat_map(|&(name, n, malicious)| core::iter::repeat_n((malicious, name), n))
             .unzip()
+    }
+
+    #[test]
+    fn signal_free_copies_move_weight_and_keep_everything_else() {
+        let example = |signals: Vec<f32>| Example {
+            indices: vec![3, 7],
+            value: 0.5,
+            signals,
+        };
+        let original = vec![
+            example(vec![0.0, 1.0]),
+            example(vec![0.0, 0.0]),
+            example(vec![2.0, 0.0]),
+        ];
+        let (mut x, mut y, mut w) = (
+            original.clone(),
+            vec![true, false, false],
+            vec![4.0, 2.0, 1.0],
+        );
+        add_signal_free_copies(&mut x, &mut y, &mut w, 0.25);
+        // The items without a signal get no copy; each copy follows the originals.
+        assert_eq!(x.len(), 5);
+        assert_eq!(y, [true, false, false, true, false]);
+        assert_eq!(w, [3.0, 2.0, 0.75, 1.0, 0.25]);
+        for (copy, of) in x[3..].iter().zip([&original[0], &original[2]]) {
+            assert_eq!(copy.indices, of.indices);
+            assert_eq!(copy.value, of.value);
+            assert!(copy.signals.iter().all(|&s| s == 0.0));
+        }
+        assert_eq!(
+            x[..3].iter().map(|e| e.signals.clone()).collect::<Vec<_>>(),
+            original
+                .iter()
+                .map(|e| e.signals.clone())
+                .collect::<Vec<_>>()
+        );
+        // The total weight stays what it was.
+        assert_eq!(w.iter().sum::<f32>(), 7.0);
+        // 0 changes nothing.
+        let (mut x0, mut y0, mut w0) = (
+            original.clone(),
+            vec![true, false, false],
+            vec![4.0, 2.0, 1.0],
+        );
+        add_signal_free_copies(&mut x0, &mut y0, &mut w0, 0.0);
+        assert_eq!((x0.len(), w0), (3, vec![4.0, 2.0, 1.0]));
     }
 
     #[test]
