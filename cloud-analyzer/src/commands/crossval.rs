@@ -267,13 +267,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
     config.refit = args.refit;
     config.calibrate_on_collected_only = args.calibrate_on_collected_only;
     config.fit_only_families = args.fit_only_family.clone();
-    if !(0.0..=1.0).contains(&args.signal_dropout) {
-        return Err(format!(
-            "--signal-dropout must be from 0 to 1, not {}",
-            args.signal_dropout
-        ));
-    }
-    config.signal_dropout = args.signal_dropout;
+    config.set_signal_dropout(args.signal_dropout)?;
     if let Some(k) = args.calibration_folds {
         config.calibration_folds = k;
     }

@@ -99,13 +99,7 @@ fn train(args: &TrainArgs) -> Result<(), String> {
     config.cloud_bags = args.cloud_bags;
     config.calibrate_on_collected_only = args.calibrate_on_collected_only;
     config.fit_only_families = args.fit_only_family.clone();
-    if !(0.0..=1.0).contains(&args.signal_dropout) {
-        return Err(format!(
-            "--signal-dropout must be from 0 to 1, not {}",
-            args.signal_dropout
-        ));
-    }
-    config.signal_dropout = args.signal_dropout;
+    config.set_signal_dropout(args.signal_dropout)?;
     let runs = if config.calibration_folds >= 2 {
         config.calibration_folds + 1
     } else if config.refit {

@@ -189,6 +189,15 @@ impl FitConfig {
             signal_dropout: 0.0,
         }
     }
+
+    /// Sets [`FitConfig::signal_dropout`]; a share outside 0 to 1 (or NaN) is refused.
+    pub fn set_signal_dropout(&mut self, share: f32) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&share) {
+            return Err(format!("--signal-dropout must be from 0 to 1, not {share}"));
+        }
+        self.signal_dropout = share;
+        Ok(())
+    }
 }
 
 /// The features of one text, computed once and shared by both models.
