@@ -25,6 +25,8 @@ def blocked(row):
         return False
     if row.get("discussion") or score >= 0.94:
         return row["cloud"] >= 0.86
+    if row.get("lexical") is None:
+        return (score + row["cloud"]) / 2 >= 0.86
     return 0.4 * row["cloud"] + 0.6 * row["lexical"] >= 0.645
 
 
@@ -36,8 +38,16 @@ def main():
     seed = int(sys.argv[5]) if len(sys.argv) > 5 else 20261205
     with open(corpus_path, encoding="utf-8") as f:
         corpus = [json.loads(line) for line in f]
+    rows = []
     with open(dump, encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f]
+        for number, line in enumerate(f, 1):
+            try:
+                row = json.loads(line)
+                row["label"], row["family"], row["text"], row["chars"], row["edge_decision"]
+                float(row["edge_score"]), float(row["cloud"]), float(row.get("lexical") or 0.0)
+            except (ValueError, KeyError, TypeError) as e:
+                sys.exit(f"{dump}:{number}: not a crossval dump line ({e})")
+            rows.append(row)
     misses = [r for r in rows if r["label"] == "malicious" and r["family"] == family and not blocked(r)]
     if not misses:
         sys.exit(f"no missed attacks of family {family!r} in {dump}")
