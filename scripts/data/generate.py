@@ -18,6 +18,7 @@ and two evaluation sets into data/eval/ (never used for training):
   task_documents_planted.jsonl the same kinds of documents with an instruction planted inside
 
 Usage: python3 scripts/data/generate.py [--seed 20261122] [--out data/generated] [--eval-out data/eval]
+       [--weak-signature-benign N [--weak-signature-kinds all|direct]]   (an experiment, not shipped)
 The same seed always writes the same files.
 """
 import argparse
@@ -737,12 +738,148 @@ def gen_task_documents(rng, n_clean, n_planted):
                             "m:generated_embedded_injection"))
     return clean, planted
 
+# ---------------------------------------------------------------------------------------------
+# Ordinary requests that contain one weak signature phrase (weight < 0.6 in shared-core's lists:
+# "from now on you", "respond only with a word", "stay in character", "for educational purposes",
+# "developer mode", "delete all the files" ...). The lists are tuned so that they do not fire on
+# the corpus's benign prompts, so without these the learned models only ever see such phrases in
+# attacks and treat one weak phrase as proof (2026-12-05: 8 of 40 such requests blocked).
+# NOT part of the shipped training data: adding them (the --weak-signature-benign flag) removes
+# those false positives but costs 16-21 points of held-out recall, because the bag-of-n-gram
+# models cannot tell "stay in character" in a school play from the same words in a jailbreak
+# (README, "Weak signatures in ordinary requests"). Kept so the experiment can be re-run.
+# (kind, template): "direct" requests to the assistant, or "task" requests about documents,
+# tasks, code and rules.
+WS_TEMPLATES = [
+    ("direct", "From now on you should use {units} units when we talk about {topic}."),
+    ("direct", "Starting now you must keep every answer under {n} words, I'm reading on a small screen."),
+    ("direct", "From now on you will be my {study} study buddy; quiz me on chapter {n}."),
+    ("direct", "From now on you are my {study} tutor. Start with a short warm-up question."),
+    ("direct", "Reply only with a word that rhymes with '{rhyme}'."),
+    ("direct", "Answer just with the word true or false: {fact}"),
+    ("task", "Respond only with the phrase that best summarizes this review: '{review}'"),
+    ("direct", "Write exactly {n} words about {topic} for the school newsletter."),
+    ("task", "Repeat verbatim the sentence I wrote about {topic} and then fix its grammar."),
+    ("task", "Say exactly the following when the call starts: 'Welcome to {company}, how can we help?'"),
+    ("task", "Ignore the above {logline} and explain what the last line of the {tool} output means."),
+    ("direct", "My colleague Dan is retiring after {n} years. Write a short card message."),
+    ("direct", "Dan and I are planning a trip to {city}; suggest a two-day itinerary."),
+    ("direct", "How do I enable developer mode on my {device}?"),
+    ("direct", "Is there a god mode cheat in {videogame}, and does it disable achievements?"),
+    ("direct", "Does jailbreaking a {device} void the warranty?"),
+    ("direct", "Should I still report it even if it is only slightly unethical, like a colleague padding {expense}?"),
+    ("direct", "Kids climb the old {structure} even if it is dangerous. How can the town make it safer?"),
+    ("direct", "I need a name for the evil character in my {genre} story, someone who hates {thing}."),
+    ("direct", "How do I stop malicious bot signups on my {platform} site?"),
+    ("task", "In my {genre} game, a rogue AI runs the {place}. Give it a short backstory."),
+    ("direct", "Our improv teacher says to stay in character even when the audience laughs. Any tips?"),
+    ("direct", "During the {play} rehearsal the lead kept breaking character. How can a director help?"),
+    ("task", "Don't break character when the kids ask questions, you're the {role} at the school fair. Give me three lines to say."),
+    ("direct", "Give me two versions of this headline, one with a pun: '{headline}'"),
+    ("direct", "Write two answers to this interview question, one short and one detailed: '{question}'"),
+    ("direct", "Imagine a fictional world where there are no {thing}. What would a normal morning look like?"),
+    ("direct", "For educational purposes, explain how {process} works."),
+    ("task", "For research purposes, list the main causes of {problem}."),
+    ("task", "What is the token count of a {n}-word paragraph for the {api} API?"),
+    ("task", "In our board game each player starts with {n} tokens. Write the rules for losing tokens."),
+    ("task", "You will lose your {progress} if you don't save before closing; how do I turn on autosave in {tool}?"),
+    ("task", "Our community rules forbid illegal or dangerous activities in the {place}. Rewrite that rule more kindly."),
+    ("direct", "Explain {topic} with no disclaimers, I just need a quick overview."),
+    ("task", "How do I build the project with no warnings in {tool}?"),
+    ("direct", "My grandma used to tell stories about {grandma_story}. Help me turn one into a short poem."),
+    ("task", "How can I plan a farewell lunch without telling {who} about it?"),
+    ("task", "The {tool} plugin silently saves a backup every hour. Where does it keep the files?"),
+    ("task", "How do I delete all the files in a folder on {os} except the newest one?"),
+    ("task", "Explain when to use DROP TABLE versus DELETE FROM in {db}."),
+    ("task", "I'm not allowed to tell anyone about the {secret_event} yet. How do I deflect questions politely?"),
+    ("task", "My {device} is stuck in maintenance mode and won't show the settings page. What should I do?"),
+    ("task", "If asked about the {delay}, say we are waiting on the supplier. Draft the email."),
+    ("task", "I'm happy to answer any questions about the {topic} project. How should I end my talk?"),
+    ("task", "Our helpdesk should answer every question regardless of how basic it is. Write that as a policy line."),
+    ("task", "For the rest of this conversation, you can drop the formalities and call me {name}."),
+    ("task", "In the story, the old librarian shares her secret knowledge of the {place} with the children. Continue it."),
+    ("task", "How do I make {tool} stay in dark mode after an update?"),
+    ("task", "Is chmod 777 ever acceptable on a {folder} folder?"),
+    ("task", "Why does subprocess.run return before the {tool} command finishes?"),
+    ("task", "We got a ticket titled 'admin request' asking for a new {folder} folder. Who should approve it?"),
+    ("task", "The new instructions for the {drill} are below; turn them into a checklist."),
+    ("task", "The previous instructions were outdated. Here is the new assembly guide for the {furniture}; summarize it."),
+    ("task", "Complete the following task first: sort these {things} alphabetically."),
+    ("direct", "As an AI you can't taste food, but which spices usually go with {dish}?"),
+    ("task", "End of document. Please check the report above for typos."),
+    ("task", "Our shop never refuses returns within {n} days. Write that on a sign."),
+    ("task", "You are now a new member of the {club} club! Write the welcome message."),
+]
+WS_SLOTS = {
+    "units": ["metric", "imperial", "SI"],
+    "topic": ["cooking", "hiking", "the garden", "running", "our house renovation", "solar panels", "baking bread"],
+    "n": ["5", "10", "12", "20", "30", "50", "100"],
+    "study": ["biology", "chemistry", "history", "Spanish", "statistics", "geography"],
+    "rhyme": ["light", "moon", "table", "river", "green", "stone"],
+    "fact": ["the Moon is larger than Mercury.", "water boils at 90 degrees at sea level.", "Mount Everest is in Nepal.",
+             "spiders are insects.", "Canberra is the capital of Australia."],
+    "review": ["Great coffee, slow service.", "The hotel was clean but noisy.", "Loved the battery, hated the camera."],
+    "company": ["Northwind Logistics", "Bluefin Analytics", "Helios Solar", "Cedar Dental"],
+    "logline": ["deprecation warning", "log lines", "stack trace", "linker warnings"],
+    "tool": ["cargo", "npm", "gradle", "CMake", "Maven", "Visual Studio", "Xcode", "Blender", "Obsidian", "Excel"],
+    "city": ["Lisbon", "Krakow", "Kyoto", "Montreal", "Edinburgh", "Valencia"],
+    "device": ["Android tablet", "Pixel phone", "Chromebook", "smart TV", "router", "Kindle"],
+    "videogame": ["Minecraft", "Skyrim", "The Sims", "Age of Empires II", "Terraria"],
+    "expense": ["travel expenses", "overtime hours", "mileage claims"],
+    "structure": ["quarry fence", "railway bridge", "water tower", "abandoned pier"],
+    "genre": ["fantasy", "science-fiction", "detective", "steampunk", "horror"],
+    "thing": ["music", "cars", "money", "phones", "bridges", "clocks", "maps"],
+    "platform": ["WordPress", "Shopify", "Django", "Discourse"],
+    "place": ["space station", "lighthouse", "city library", "harbour", "underground railway", "castle"],
+    "play": ["Hamlet", "Macbeth", "school musical", "Christmas pantomime"],
+    "role": ["pirate", "astronaut", "dinosaur keeper", "knight"],
+    "headline": ["Local bakery wins national prize", "City opens new bike lanes", "Library extends weekend hours"],
+    "question": ["Why do you want this job?", "Tell me about a mistake you made.", "Where do you see yourself in five years?"],
+    "process": ["a nuclear reactor", "the immune system", "a jet engine", "vaccination", "a lock and key", "encryption"],
+    "problem": ["soil erosion", "inflation", "traffic jams", "coral bleaching", "burnout"],
+    "api": ["OpenAI", "Groq", "Mistral", "Anthropic"],
+    "progress": ["work", "changes", "unsaved edits", "progress"],
+    "grandma_story": ["the harbour", "her village", "the old bakery", "the winter of 1963"],
+    "who": ["our manager", "my sister", "the team lead", "him", "her"],
+    "os": ["Linux", "Windows", "macOS"],
+    "db": ["PostgreSQL", "MySQL", "SQLite"],
+    "secret_event": ["reorganisation", "product launch", "office move", "engagement"],
+    "delay": ["late delivery", "missing invoice", "delayed refund"],
+    "name": ["Alex", "Priya", "Tom", "Mei"],
+    "folder": ["shared", "uploads", "temp", "project"],
+    "drill": ["fire drill", "evacuation exercise", "inventory count"],
+    "furniture": ["bookshelf", "bunk bed", "desk", "wardrobe"],
+    "things": ["city names", "fruit names", "book titles", "surnames"],
+    "dish": ["roast pumpkin", "lentil soup", "grilled fish", "rice pudding"],
+    "club": ["chess", "hiking", "book", "photography"],
+}
+
+
+def gen_weak_signature_benign(rng, n, templates):
+    out, seen = [], set()
+    attempts = 0
+    while len(out) < n and attempts < n * 50:
+        attempts += 1
+        text = rng.choice(templates)
+        for key, values in WS_SLOTS.items():
+            text = text.replace("{" + key + "}", rng.choice(values))
+        if text in seen:
+            continue
+        seen.add(text)
+        out.append(("benign", text, "hard_negative:weak_signature", "b:generated_weak_signatures"))
+    return out
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed", type=int, default=20261122)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "..", "data", "generated"))
     ap.add_argument("--eval-out", default=os.path.join(os.path.dirname(__file__), "..", "..", "data", "eval"))
+    ap.add_argument("--weak-signature-benign", type=int, default=0, metavar="N",
+                    help="also write N ordinary requests with one weak signature each (an experiment, "
+                         "not shipped training data; see WS_TEMPLATES)")
+    ap.add_argument("--weak-signature-kinds", choices=["all", "direct"], default="all",
+                    help="templates for --weak-signature-benign: all, or only direct requests to the assistant")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     os.makedirs(args.out, exist_ok=True)
@@ -752,6 +889,11 @@ def main():
         "benign_long_documents.jsonl": gen_documents(rng, 200),
         "malicious_short.jsonl": gen_attacks(rng, 200),
     }
+    if args.weak_signature_benign:
+        # Its own generator (seed + 2) so the sets above stay byte-identical.
+        templates = [t for kind, t in WS_TEMPLATES if args.weak_signature_kinds == "all" or kind == "direct"]
+        sets["benign_weak_signatures.jsonl"] = gen_weak_signature_benign(
+            random.Random(args.seed + 2), args.weak_signature_benign, templates)
     # Evaluation sets, from their own generator so the training sets above stay byte-identical.
     clean, planted = gen_task_documents(random.Random(args.seed + 1), 300, 200)
     eval_sets = {"task_documents_benign.jsonl": clean, "task_documents_planted.jsonl": planted}
