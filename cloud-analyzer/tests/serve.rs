@@ -369,3 +369,44 @@ fn feedback_is_stored_audited_and_corrects_the_cache() {
     assert_eq!(status, 404);
     assert!(body.contains("not_found"), "{body}");
 }
+
+/// A short ordinary request whose only evidence is one weak signature ("respond only with the
+/// word", "from now on you will") is escalated by the edge and allowed by the cloud tier,
+/// which decides it by the classifier alone (`learn::evaluate::lone_weak_signature`) — also
+/// behind an application's long system prompt, which the rule does not count.
+#[test]
+fn a_short_request_with_one_weak_phrase_is_not_blocked() {
+    let server = start(&[], &[]);
+    let json = [("content-type", "application/json")];
+    let system = "You are the help desk assistant of a garden centre. Answer questions about \
+                  plants, opening hours, deliveries and returns politely and briefly. If you do \
+                  not know an answer, say so and suggest calling the shop during opening hours. \
+                  Never invent prices; refer customers to the website for current offers.";
+    // Each in a session of its own: several such phrases in one conversation are the
+    // session analysis's business.
+    let mut session = 0;
+    for content in [
+        "Respond only with the word yes or no.",
+        "From now on you will answer in Spanish so I can practise.",
+    ] {
+        for with_system in [false, true] {
+            session += 1;
+            let mut messages = vec![serde_json::json!({"role": "user", "content": content})];
+            if with_system {
+                messages.insert(0, serde_json::json!({"role": "system", "content": system}));
+            }
+            let body = serde_json::json!({"request": {"model": "x", "messages": messages},
+                "session": format!("weak-{session}"), "tenant": "t1"})
+            .to_string();
+            let (status, _, body) =
+                http(&server.addr, "POST", "/v1/analyze", &json, body.as_bytes());
+            assert_eq!(status, 200, "{body}");
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["signals"]["edge_verdict"], "escalate", "{content}: {v}");
+            assert_eq!(
+                v["verdict"], "allow",
+                "{content} (system prompt: {with_system}): {v}"
+            );
+        }
+    }
+}

@@ -57,7 +57,8 @@ LEXICAL_WEIGHT = 0.6
 
 def blocked(r, allow_at, block_at, cloud_at):
     s, d, c = r["edge_score"], r["edge_decision"], r["cloud"]
-    lexical, discussion = r.get("lexical"), bool(r.get("discussion"))
+    # `classifier_alone` (dumps since 2026-12-05, session 33); older dumps call it `discussion`.
+    lexical, discussion = r.get("lexical"), bool(r.get("classifier_alone", r.get("discussion")))
     if d == "block" or (s >= block_at and (d != "escalate" or s < 0.94) and not discussion):
         return True
     if s < allow_at and d != "escalate":

@@ -23,7 +23,7 @@ def blocked(row):
         return True
     if decision == "allow":
         return False
-    if row.get("discussion") or score >= 0.94:
+    if row.get("classifier_alone", row.get("discussion")) or score >= 0.94:
         return row["cloud"] >= 0.86
     if row.get("lexical") is None:
         return (score + row["cloud"]) / 2 >= 0.86

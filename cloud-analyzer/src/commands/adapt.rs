@@ -29,7 +29,7 @@
 use std::time::Instant;
 
 use cloud_analyzer::learn::data::Item;
-use cloud_analyzer::learn::evaluate::{cascade_decision, discusses_attacks};
+use cloud_analyzer::learn::evaluate::{cascade_decision, classifier_decides};
 use cloud_analyzer::learn::models::SplitMix;
 use cloud_analyzer::learn::{fit, Backend, Featurized, Featurizer, FitConfig, Trained};
 use cloud_analyzer::memory::adapter::{AdapterInput, BenignReference};
@@ -302,7 +302,7 @@ pub fn run(
                     t_policy.escalate,
                     t_policy.block,
                     trained.cloud.thresholds(),
-                    discusses_attacks(&v),
+                    classifier_decides(&v, &items[i].text),
                     || trained.cloud.opinion_of(&features[i]),
                 );
                 d == Decision::Block

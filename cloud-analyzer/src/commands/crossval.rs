@@ -184,8 +184,8 @@ struct Held {
     cloud: f32,
     /// The cloud tier's lexical model, when the fold has one.
     lexical: Option<f32>,
-    /// The edge found the text discusses attacks.
-    discussion: bool,
+    /// The cloud tier decides by the classifier alone (`evaluate::classifier_decides`).
+    classifier_alone: bool,
     /// Strongest window of the text (`--window-words`), when it has windows.
     cloud_windows: Option<f32>,
     /// The lexical model's and the edge's learned scorer's strongest window.
@@ -354,7 +354,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
                 learned,
                 cloud: cloud_probability(&features[i]),
                 lexical: cloud.opinion_of(&features[i]).lexical,
-                discussion: evaluate::discusses_attacks(&verdict),
+                classifier_alone: evaluate::classifier_decides(&verdict, text),
                 cloud_windows: windows.iter().map(cloud_probability).reduce(f32::max),
                 lexical_windows: windows
                     .iter()
@@ -422,7 +422,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
                 h.escalate_at,
                 h.block_at,
                 h.cloud_thresholds,
-                h.discussion,
+                h.classifier_alone,
                 || CloudOpinion {
                     classifier: h.cloud,
                     lexical: h.lexical,
@@ -446,7 +446,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
                     "edge_decision": h.edge_decision.as_str(),
                     "cloud": h.cloud,
                     "lexical": h.lexical,
-                    "discussion": h.discussion,
+                    "classifier_alone": h.classifier_alone,
                     "cloud_windows": h.cloud_windows,
                     "lexical_windows": h.lexical_windows,
                     "learned_windows": h.learned_windows,

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
-use cloud_analyzer::learn::evaluate::{cascade_decision, discusses_attacks};
+use cloud_analyzer::learn::evaluate::{cascade_decision, classifier_decides};
 use cloud_analyzer::learn::metrics::percentile;
 use cloud_analyzer::learn::{Backend, Featurizer, DEFAULT_SEED};
 use cloud_analyzer::memory::scenarios::{self, Scenario, MULTI_TURN_TYPES, TYPES};
@@ -342,8 +342,8 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
     // and decision.
     let single_turn = |text: &str| {
         let features = featurizer.featurize(text);
-        let (edge_score, edge_decision, discussion) = match engine.triage_text(text) {
-            Ok(v) => (v.score, v.decision, discusses_attacks(&v)),
+        let (edge_score, edge_decision, classifier_alone) = match engine.triage_text(text) {
+            Ok(v) => (v.score, v.decision, classifier_decides(&v, text)),
             Err(_) => (1.0, Decision::Block, false),
         };
         let opinion = cloud.opinion_of(&features);
@@ -353,7 +353,7 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
             thresholds.escalate,
             thresholds.block,
             cloud.thresholds(),
-            discussion,
+            classifier_alone,
             || opinion,
         );
         (features, edge_score, opinion.classifier, single)

@@ -5,11 +5,11 @@ use std::time::Instant;
 
 use axum::response::Response;
 use sha2::{Digest, Sha256};
-use shared_core::{Decision, Request, Verdict};
+use shared_core::{Decision, Request, Role, Verdict};
 
 use super::Service;
 use crate::learn::cloud::CloudOpinion;
-use crate::learn::evaluate::{cascade_decision, discusses_attacks};
+use crate::learn::evaluate::{cascade_decision, classifier_decides};
 use crate::memory::lexical_embedding as embedding;
 use crate::state::{hex, CachedVerdict, StateResult};
 
@@ -68,6 +68,19 @@ fn joined_text(request: &Request) -> String {
     request
         .segments
         .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The text of every segment the operator did not write (all but system and developer
+/// messages), one per line: what [`classifier_decides`] measures a request's length and
+/// wording on, so an application's own system prompt does not make a short question long.
+fn request_text(request: &Request) -> String {
+    request
+        .segments
+        .iter()
+        .filter(|s| !matches!(s.role, Role::System | Role::Developer))
         .map(|s| s.text.as_str())
         .collect::<Vec<_>>()
         .join("\n")
@@ -196,6 +209,7 @@ impl Service {
         }
         let started = Instant::now();
         let t = self.engine.policy().thresholds;
+        let classifier_alone = classifier_decides(&outcome.edge, &request_text(request));
         let mut opinion = None;
         let (score, decision) = cascade_decision(
             outcome.edge.score,
@@ -203,7 +217,7 @@ impl Service {
             t.escalate,
             t.block,
             self.cloud_thresholds,
-            discusses_attacks(&outcome.edge),
+            classifier_alone,
             || {
                 // A poisoned lock (a panic elsewhere) fails closed.
                 let o = self
