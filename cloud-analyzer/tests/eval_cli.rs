@@ -229,12 +229,46 @@ fn gen_sessions_then_eval_sessions_report_every_type_with_a_baseline() {
             assert!(!train_texts.contains(turn.as_str().unwrap()));
         }
     }
+    let dump = dir.join("sessions.dump");
     let report = json_of(
         bin()
             .args(["eval-sessions", "--json", "--data"])
-            .arg(dir.join("sessions.jsonl")),
+            .arg(dir.join("sessions.jsonl"))
+            .arg("--dump")
+            .arg(&dump),
     );
     assert_eq!(report["conversations"], 24);
+    // The dump: one line per conversation, in order; a stop where the report counts one.
+    let dumped: Vec<serde_json::Value> = std::fs::read_to_string(&dump)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(dumped.len(), 24);
+    for (line, row) in sessions.lines().zip(&dumped) {
+        let s: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(row["id"], s["id"]);
+        assert_eq!(row["label"], s["label"]);
+        assert!(row["reasons"].is_array(), "{row}");
+        assert_eq!(
+            row["stopped_at"].is_null(),
+            row["reasons"].as_array().unwrap().is_empty(),
+            "{row}"
+        );
+    }
+    for (kind, result) in report["per_type"].as_object().unwrap() {
+        let rows: Vec<_> = dumped.iter().filter(|r| r["type"] == *kind).collect();
+        let stopped = rows.iter().filter(|r| !r["stopped_at"].is_null()).count();
+        let share = result["caught"]
+            .as_f64()
+            .or(result["false_alarms"].as_f64())
+            .unwrap();
+        assert!(
+            (share - stopped as f64 / rows.len() as f64).abs() < 1e-9,
+            "{kind}: {result} vs {stopped} of {}",
+            rows.len()
+        );
+    }
     for kind in [
         "benign_long",
         "split_payload",

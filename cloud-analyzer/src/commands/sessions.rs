@@ -112,6 +112,13 @@ pub struct EvalSessionsArgs {
     /// piece of its own.
     #[arg(long)]
     adaptive_split: bool,
+    /// Also write one JSON line per conversation to this file: its id, type and label, the
+    /// turn the session analysis first stopped (counted from the attack's first turn in a
+    /// malicious one), that turn's session reasons, risk and window probability, and the turn
+    /// the single-turn cascade first blocked — to see which conversations raise false alarms
+    /// and why.
+    #[arg(long)]
+    dump: Option<PathBuf>,
 }
 
 /// Longest piece of an adaptive split, in words (the generator's largest fragment).
@@ -367,10 +374,12 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
         conversations
     };
     let mut multi_whole: Vec<(bool, bool)> = Vec::new();
+    let mut dump = Vec::new();
     for c in &conversations {
         let mut state = SessionState::new();
         let mut rotated = Vec::with_capacity(c.turns.len());
         let mut caught: Option<usize> = None;
+        let mut stopped_by = None;
         let mut baseline: Option<usize> = None;
         let mut stopped_early = false;
         let mut warned = false;
@@ -405,6 +414,11 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
             }
             if stops && caught.is_none() {
                 caught = Some(t);
+                stopped_by = Some((
+                    outcome.reasons.clone(),
+                    outcome.risk,
+                    outcome.window_probability,
+                ));
             }
             if single == Decision::Block && baseline.is_none() {
                 baseline = Some(t);
@@ -448,6 +462,24 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
             rotation_benign.n += 1;
             rotation_benign.hit += usize::from(with_key);
         }
+        if args.dump.is_some() {
+            let from = c.attack_start.unwrap_or(0);
+            let (reasons, risk, window_p) = stopped_by.unwrap_or_default();
+            dump.push(
+                serde_json::json!({
+                    "id": c.id,
+                    "type": c.kind,
+                    "label": c.label,
+                    "turns": c.turns.len(),
+                    "stopped_at": caught.map(|t| t - from.min(t)),
+                    "reasons": reasons,
+                    "risk": risk,
+                    "window_probability": window_p,
+                    "single_turn_blocked_at": baseline.map(|t| t - from.min(t)),
+                })
+                .to_string(),
+            );
+        }
         let entry = per_type.entry(c.kind.clone()).or_default();
         entry.caught.push(caught.is_some());
         entry.baseline.push(baseline.is_some());
@@ -468,6 +500,11 @@ fn evaluate(args: &EvalSessionsArgs) -> Result<String, String> {
                 multi_whole.push((whole_blocked, caught.is_some()));
             }
         }
+    }
+    if let Some(path) = &args.dump {
+        let mut text = dump.join("\n");
+        text.push('\n');
+        std::fs::write(path, text).map_err(|e| format!("--dump {}: {e}", path.display()))?;
     }
     let mut report_types = BTreeMap::new();
     let (mut mal, mut mal_base, mut multi, mut multi_base, mut ben, mut ben_base) = (
