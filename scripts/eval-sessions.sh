@@ -5,6 +5,7 @@
 # session window model, trained with joined benign examples) come from the training half only.
 #   bash scripts/eval-sessions.sh            # tables
 #   JSON=1 bash scripts/eval-sessions.sh     # one JSON object (without the data/eval/ check)
+#   TRAIN_FLAGS='--window-family-share 0.5' bash scripts/eval-sessions.sh   # extra `train` flags
 #   ADAPTIVE=1 bash scripts/eval-sessions.sh # multi-turn attacks re-cut against the evaluated
 #                                            # cascade (eval-sessions --adaptive-split)
 # Then it counts false alarms on benign conversations built from data/eval/ only
@@ -18,7 +19,7 @@ cargo build --release -q -p cloud-analyzer
 bin=target/release/cloud-analyzer
 "$bin" gen-sessions --data "$data" --data data/generated/benign_hard_negatives.jsonl \
   --out "$out" --seed "$seed" --per-type "${PER_TYPE:-150}" >&2
-"$bin" train --quiet --data "$out/train.jsonl" \
+"$bin" train --quiet ${TRAIN_FLAGS:-} --data "$out/train.jsonl" \
   --data data/generated/benign_multilingual.jsonl --data data/generated/benign_long_documents.jsonl \
   --data data/generated/malicious_short.jsonl --out "$out/models" >&2
 "$bin" eval-sessions --data "$out/sessions.jsonl" --models "$out/models" ${JSON:+--json} \

@@ -188,6 +188,24 @@ fn a_signal_dropout_outside_0_to_1_is_refused() {
     assert!(!out_dir.join("edge.mnls").exists());
 }
 
+#[test]
+fn a_window_family_share_outside_0_to_1_is_refused() {
+    let (_, data) = small_data_file("family-share");
+    let out_dir = scratch("family-share-out");
+    for share in ["1.5", "-0.1", "NaN"] {
+        let flag = format!("--window-family-share={share}");
+        let out = bin()
+            .args(["train", "--data", data.to_str().unwrap()])
+            .args(["--out", out_dir.to_str().unwrap(), &flag])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{share}: {err}");
+        assert!(err.contains("--window-family-share"), "{share}: {err}");
+    }
+    assert!(!out_dir.join("edge.mnls").exists());
+}
+
 /// The corpus the README's commands read (CI has it beside the project).
 fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/corpus.jsonl")

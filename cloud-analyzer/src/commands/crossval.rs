@@ -314,7 +314,7 @@ fn crossval(args: &CrossvalArgs) -> Result<String, String> {
             .chain(extra.iter().cloned())
             .collect();
         let joined =
-            cloud_analyzer::learn::data::joined_benign(&fold_items, args.joined, args.seed);
+            cloud_analyzer::learn::data::joined_benign(&fold_items, args.joined, args.seed, 0.0);
         x.extend(joined.iter().map(|i| featurizer.featurize(&i.text)));
         y.extend(joined.iter().map(|i| i.malicious));
         fams.extend(joined.iter().map(|i| i.family.as_str()));

@@ -33,6 +33,11 @@ pub struct TrainArgs {
     /// analysis reads consecutive turns together); 0 skips it.
     #[arg(long, default_value_t = 1000)]
     window_joined: usize,
+    /// Share of those joins whose parts all come from one family (0–1; 0, the default, joins
+    /// uniformly drawn items as the shipped window classifier was trained). An experiment:
+    /// measured in the README ("Where the conversations' false alarms come from"), not adopted.
+    #[arg(long, default_value_t = 0.0)]
+    window_family_share: f64,
     /// Cross-fitted calibration over this many folds, shipped models trained on everything
     /// (see the README, "Learned detectors"); 0 = one hold-out split.
     #[arg(long)]
@@ -100,6 +105,12 @@ fn train(args: &TrainArgs) -> Result<(), String> {
     config.calibrate_on_collected_only = args.calibrate_on_collected_only;
     config.fit_only_families = args.fit_only_family.clone();
     config.set_signal_dropout(args.signal_dropout)?;
+    if !(0.0..=1.0).contains(&args.window_family_share) {
+        return Err(format!(
+            "--window-family-share must be between 0 and 1, not {}",
+            args.window_family_share
+        ));
+    }
     let runs = if config.calibration_folds >= 2 {
         config.calibration_folds + 1
     } else if config.refit {
@@ -153,8 +164,12 @@ fn train(args: &TrainArgs) -> Result<(), String> {
     // The window classifier: the same training with joined benign examples added. Not used for
     // single prompts — joined examples made held-out single-prompt scores worse (README).
     let window = if args.window_joined > 0 {
-        let joined =
-            cloud_analyzer::learn::data::joined_benign(&items, args.window_joined, args.seed);
+        let joined = cloud_analyzer::learn::data::joined_benign(
+            &items,
+            args.window_joined,
+            args.seed,
+            args.window_family_share,
+        );
         let mut features = features.clone();
         features.extend(joined.iter().map(|i| featurizer.featurize(&i.text)));
         let mut labels = labels.clone();

@@ -2,6 +2,7 @@
 //! `shared/data/corpus.jsonl`; other fields are ignored, `prompt` is read as `text`, and labels
 //! may also be 1/0 or true/false) and the source *families* the validation protocol holds out.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::BufRead;
 use std::path::Path;
@@ -214,22 +215,41 @@ pub const JOINED_FAMILY: &str = "b:joined";
 /// `n` benign examples made by joining 2–4 benign items (seeded), as consecutive turns of a
 /// conversation read together are: the session analysis scores such joins, and a model that
 /// only ever saw single prompts takes long joined text for a jailbreak (long prompts in the
-/// corpus mostly are). Family `b:joined`.
-pub fn joined_benign(items: &[Item], n: usize, seed: u64) -> Vec<Item> {
+/// corpus mostly are). A share `family_share` of the joins (0 = none, the shipped models) take
+/// every part from the first part's family — a conversation often sends several texts of one
+/// kind (two résumés, three WHOIS records), and uniform draws almost never pair a small
+/// family's documents (2026-12-05: every false alarm on the generated benign conversations was
+/// two such documents read together; measured in the README, not adopted). Family `b:joined`.
+pub fn joined_benign(items: &[Item], n: usize, seed: u64, family_share: f64) -> Vec<Item> {
     let benign: Vec<&Item> = items.iter().filter(|i| !i.malicious).collect();
     if benign.len() < 2 {
         return Vec::new();
+    }
+    let mut by_family: BTreeMap<&str, Vec<&Item>> = BTreeMap::new();
+    for item in &benign {
+        by_family
+            .entry(item.family.as_str())
+            .or_default()
+            .push(item);
     }
     let mut rng = crate::learn::models::SplitMix(seed ^ 0x101E_D000);
     (0..n)
         .map(|_| {
             let parts = 2 + (rng.next_u64() % 3) as usize;
-            let text = (0..parts)
-                .map(|_| {
-                    benign[(rng.next_u64() % benign.len() as u64) as usize]
+            let first = benign[(rng.next_u64() % benign.len() as u64) as usize];
+            // No draw at share 0: the same joins as before the option existed.
+            let same_family =
+                family_share > 0.0 && ((rng.next_u64() % 1_000_000) as f64) < family_share * 1e6;
+            let pool: &[&Item] = match by_family.get(first.family.as_str()) {
+                Some(kin) if same_family => kin,
+                _ => &benign,
+            };
+            let text = core::iter::once(first.text.as_str())
+                .chain((1..parts).map(|_| {
+                    pool[(rng.next_u64() % pool.len() as u64) as usize]
                         .text
                         .as_str()
-                })
+                }))
                 .collect::<Vec<_>>()
                 .join("\n");
             Item {
@@ -304,8 +324,8 @@ mod tests {
                 family: "f".into(),
             })
             .collect();
-        let a = joined_benign(&items, 20, 1);
-        assert_eq!(a, joined_benign(&items, 20, 1));
+        let a = joined_benign(&items, 20, 1, 0.0);
+        assert_eq!(a, joined_benign(&items, 20, 1, 0.0));
         assert_eq!(a.len(), 20);
         for j in &a {
             assert!(!j.malicious && j.family == JOINED_FAMILY);
@@ -314,7 +334,43 @@ mod tests {
             // Only benign items (0 and 3 are malicious).
             assert!(parts.iter().all(|p| *p != "prompt 0" && *p != "prompt 3"));
         }
-        assert!(joined_benign(&items[..1], 5, 1).is_empty());
+        assert!(joined_benign(&items[..1], 5, 1, 0.0).is_empty());
+    }
+
+    #[test]
+    fn a_family_share_keeps_that_share_of_joins_to_one_family() {
+        // 2 benign items of a small family among 98 of a large one: uniform draws would
+        // almost never join the two small ones.
+        let items: Vec<Item> = (0..100)
+            .map(|i| Item {
+                text: format!("prompt {i}"),
+                malicious: false,
+                source: "s".into(),
+                category: "c".into(),
+                family: if i < 2 { "b:small" } else { "b:large" }.into(),
+            })
+            .collect();
+        let uniform = joined_benign(&items, 2_000, 7, 0.0);
+        let joins = joined_benign(&items, 2_000, 7, 0.5);
+        let small = |p: &str| p == "prompt 0" || p == "prompt 1";
+        let starts_small: Vec<_> = joins
+            .iter()
+            .filter(|j| j.text.split('\n').next().is_some_and(small))
+            .collect();
+        let all_small = starts_small
+            .iter()
+            .filter(|j| j.text.split('\n').all(small))
+            .count();
+        // About 2 % start with a small-family item; about half of those stay in the family.
+        assert!(starts_small.len() > 10, "{}", starts_small.len());
+        let share = all_small as f64 / starts_small.len() as f64;
+        assert!((0.3..0.75).contains(&share), "{share}");
+        // Share 0: uniform draws, so two small-family parts almost never meet.
+        let uniform_small = uniform
+            .iter()
+            .filter(|j| j.text.split('\n').all(small))
+            .count();
+        assert!(uniform_small <= 2, "{uniform_small}");
     }
 
     #[test]
