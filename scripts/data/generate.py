@@ -444,18 +444,23 @@ def gen_multilingual(rng):
 
 
 def gen_hard_negatives(rng, n):
+    return fill_templates(rng, n, HN_TEMPLATES, HN_SLOTS, "hard_negative:generated",
+                          "b:generated_hard_negatives")
+
+
+def fill_templates(rng, n, templates, slots, category, family):
+    """Up to n distinct benign texts: a random template with every {slot} filled at random."""
     out, seen = [], set()
     attempts = 0
     while len(out) < n and attempts < n * 50:
         attempts += 1
-        tpl = rng.choice(HN_TEMPLATES)
-        text = tpl
-        for key, values in HN_SLOTS.items():
+        text = rng.choice(templates)
+        for key, values in slots.items():
             text = text.replace("{" + key + "}", rng.choice(values))
         if text in seen:
             continue
         seen.add(text)
-        out.append(("benign", text, "hard_negative:generated", "b:generated_hard_negatives"))
+        out.append(("benign", text, category, family))
     return out
 
 
@@ -856,18 +861,8 @@ WS_SLOTS = {
 
 
 def gen_weak_signature_benign(rng, n, templates):
-    out, seen = [], set()
-    attempts = 0
-    while len(out) < n and attempts < n * 50:
-        attempts += 1
-        text = rng.choice(templates)
-        for key, values in WS_SLOTS.items():
-            text = text.replace("{" + key + "}", rng.choice(values))
-        if text in seen:
-            continue
-        seen.add(text)
-        out.append(("benign", text, "hard_negative:weak_signature", "b:generated_weak_signatures"))
-    return out
+    return fill_templates(rng, n, templates, WS_SLOTS, "hard_negative:weak_signature",
+                          "b:generated_weak_signatures")
 
 
 def main():
