@@ -20,7 +20,7 @@ use cloud_analyzer::learn::models::Example;
 use cloud_analyzer::learn::Featurizer;
 
 /// The digest of the inputs the shipped weights were trained on.
-const SHIPPED_INPUTS: &str = "bd14c5fbb74dd20c";
+const SHIPPED_INPUTS: &str = "30d2f17dc0d1c924";
 
 fn corpus_path() -> PathBuf {
     if let Ok(p) = std::env::var("MNEMOSYNE_CORPUS") {
