@@ -52,15 +52,10 @@ fn hard_negatives_are_not_blocked() {
 
 /// Jailbreak signatures a reason list holds that weigh at least `min_weight`.
 fn jailbreak_signatures(verdict: &shared_core::Verdict, min_weight: f32) -> Vec<String> {
-    verdict
-        .reasons
-        .iter()
-        .filter(|r| {
-            r.detector == shared_core::Detector::Signature
-                && r.category == shared_core::Category::Jailbreak
-                && r.weight >= min_weight
-        })
-        .map(|r| r.id.clone())
+    signatures(verdict, min_weight)
+        .into_iter()
+        .filter(|(category, _)| *category == shared_core::Category::Jailbreak)
+        .map(|(_, id)| id)
         .collect()
 }
 
